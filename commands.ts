@@ -1,0 +1,36 @@
+/**
+ * The `mcp-warden` subcommand table and dispatcher. Each subcommand lives in its own module
+ * and is imported lazily so `mcp-warden tools scan` does not load the gRPC stack.
+ */
+type Subcommand = (argv: string[]) => Promise<number>;
+
+const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
+  authz: {
+    summary: 'authz --config PATH --listen HOST:PORT [--metrics-listen HOST:PORT]  run the ext_authz gRPC service',
+    load: async () => (await import('./authz/main.js')).runAuthzCommand,
+  },
+};
+
+function usage(): string {
+  const lines = Object.values(SUBCOMMANDS).map((s) => `  mcp-warden ${s.summary}`);
+  return `usage:\n${lines.join('\n')}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  // Two-word subcommands (`tools scan`, `policy validate`, `sessions list`).
+  const two = rest[0] !== undefined ? `${name} ${rest[0]}` : undefined;
+  const entry = (two !== undefined ? SUBCOMMANDS[two] : undefined) ?? SUBCOMMANDS[name];
+  if (entry === undefined) {
+    process.stderr.write(`mcp-warden: unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  const args = two !== undefined && SUBCOMMANDS[two] !== undefined ? rest.slice(1) : rest;
+  const run = await entry.load();
+  return run(args);
+}
+
