@@ -49,6 +49,8 @@ export interface CheckContext {
   toolCalls: ToolCallContext[];
   readonly audited: Denial[];
   readonly warnings: Denial[];
+  /** Session identity, set by the session stage (for events and the verdict). */
+  sessionId: string | undefined;
 }
 
 export type SyncStage = (ctx: CheckContext) => Denial | undefined;
