@@ -1,0 +1,306 @@
+/**
+ * A linear, iterative JSON validator (RFC 8259 grammar) that enforces the structural limits
+ * JSON.parse cannot: nesting depth and width are checked while scanning, so a 20 000-deep
+ * body fails at level maxDepth + 1 without recursion; duplicate keys are refused because two
+ * parsers that keep different duplicates (first vs last) see different requests; and
+ * `__proto__` keys are refused because code that copies parsed objects with assignment
+ * semantics would change the copy's prototype.
+ *
+ * `constructor` and `prototype` keys are accepted: JSON.parse stores them as plain own data
+ * properties, which pollute nothing unless code deep-merges into an existing object, and
+ * nothing in MCP Warden does that. Tool arguments legitimately use such names.
+ *
+ * Only after the scan passes is the text handed to JSON.parse (native, fast, and — the text
+ * being valid — guaranteed to build exactly the structure that was checked).
+ */
+
+export type ScanFailure = 'parse-error' | 'json-too-deep' | 'json-too-wide' | 'json-duplicate-key' | 'json-proto-key';
+
+export interface ScanResult {
+  /** Deepest container nesting reached (1 for `{}`); on failure, where the scan stopped. */
+  readonly maxDepth: number;
+  /** Most members seen in one object or array. */
+  readonly maxWidth: number;
+  readonly failure: ScanFailure | undefined;
+  /** UTF-16 offset of the failure (for messages). */
+  readonly offset: number;
+  /** Short reason for a parse error. */
+  readonly reason: string;
+}
+
+const OBJECT = 1;
+const ARRAY = 2;
+
+// Scanner states.
+const VALUE = 0;
+const KEY_OR_END = 1;
+const KEY = 2;
+const AFTER_VALUE = 3;
+const VALUE_OR_END = 4;
+
+/** Objects with more keys than this switch from a linear key list to a Set. */
+const LINEAR_KEYS = 12;
+
+class KeyIndex {
+  private list: string[] = [];
+  private set: Set<string> | undefined;
+
+  /** Adds a key; false when it was already present. */
+  add(key: string): boolean {
+    if (this.set !== undefined) {
+      if (this.set.has(key)) return false;
+      this.set.add(key);
+      return true;
+    }
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) if (list[i] === key) return false;
+    list.push(key);
+    if (list.length > LINEAR_KEYS) this.set = new Set(list);
+    return true;
+  }
+}
+
+function isWhitespace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/**
+ * Scans `text` and reports the structure's size and the first violation. Never throws; time
+ * and memory are linear in the text (plus O(maxDepth)).
+ */
+export function scanJson(text: string, maxDepth: number, maxWidth: number): ScanResult {
+  const n = text.length;
+  const kinds: number[] = [0];
+  const counts: number[] = [0];
+  const keys: (KeyIndex | undefined)[] = [undefined];
+  let depth = 0;
+  let deepest = 0;
+  let widest = 0;
+  let i = 0;
+  let state = VALUE;
+  /** Decoded value of the last string scanned when `wantKey` was set. */
+  let lastKey = '';
+
+  const fail = (failure: ScanFailure, at: number, reason: string): ScanResult => ({
+    maxDepth: deepest,
+    maxWidth: widest,
+    failure,
+    offset: at,
+    reason,
+  });
+
+  /** Scans a string starting at the opening quote; returns the index after it, or -1. */
+  const scanString = (start: number, wantKey: boolean): number => {
+    let j = start + 1;
+    let plainFrom = j;
+    let decoded = '';
+    let escaped = false;
+    while (j < n) {
+      const c = text.charCodeAt(j);
+      if (c === 0x22) {
+        if (wantKey) lastKey = escaped ? decoded + text.slice(plainFrom, j) : text.slice(start + 1, j);
+        return j + 1;
+      }
+      if (c < 0x20) return -1;
+      if (c !== 0x5c) {
+        j++;
+        continue;
+      }
+      // Escape sequence.
+      if (wantKey) decoded += text.slice(plainFrom, j);
+      escaped = true;
+      const e = text.charCodeAt(j + 1);
+      let ch: string;
+      switch (e) {
+        case 0x22: ch = '"'; break;
+        case 0x5c: ch = '\\'; break;
+        case 0x2f: ch = '/'; break;
+        case 0x62: ch = '\b'; break;
+        case 0x66: ch = '\f'; break;
+        case 0x6e: ch = '\n'; break;
+        case 0x72: ch = '\r'; break;
+        case 0x74: ch = '\t'; break;
+        case 0x75: {
+          if (j + 5 >= n) return -1;
+          const a = hexValue(text.charCodeAt(j + 2));
+          const b = hexValue(text.charCodeAt(j + 3));
+          const d = hexValue(text.charCodeAt(j + 4));
+          const f = hexValue(text.charCodeAt(j + 5));
+          if ((a | b | d | f) < 0) return -1;
+          ch = String.fromCharCode((a << 12) | (b << 8) | (d << 4) | f);
+          j += 4;
+          break;
+        }
+        default:
+          return -1;
+      }
+      if (wantKey) decoded += ch;
+      j += 2;
+      plainFrom = j;
+    }
+    return -1;
+  };
+
+  /** Scans a number; returns the index after it, or -1. */
+  const scanNumber = (start: number): number => {
+    let j = start;
+    if (text.charCodeAt(j) === 0x2d) j++;
+    const first = text.charCodeAt(j);
+    if (first === 0x30) {
+      j++;
+    } else if (first >= 0x31 && first <= 0x39) {
+      j++;
+      while (j < n && isDigit(text.charCodeAt(j))) j++;
+    } else {
+      return -1;
+    }
+    if (text.charCodeAt(j) === 0x2e) {
+      j++;
+      if (!isDigit(text.charCodeAt(j))) return -1;
+      while (j < n && isDigit(text.charCodeAt(j))) j++;
+    }
+    const e = text.charCodeAt(j);
+    if (e === 0x65 || e === 0x45) {
+      j++;
+      const sign = text.charCodeAt(j);
+      if (sign === 0x2b || sign === 0x2d) j++;
+      if (!isDigit(text.charCodeAt(j))) return -1;
+      while (j < n && isDigit(text.charCodeAt(j))) j++;
+    }
+    return j;
+  };
+
+  const open = (kind: number): ScanResult | undefined => {
+    depth++;
+    if (depth > deepest) deepest = depth;
+    if (depth > maxDepth) return fail('json-too-deep', i, `nesting deeper than ${maxDepth}`);
+    kinds[depth] = kind;
+    counts[depth] = 0;
+    keys[depth] = undefined;
+    return undefined;
+  };
+
+  /** Counts one more member in the current container. */
+  const member = (): ScanResult | undefined => {
+    const count = (counts[depth] ?? 0) + 1;
+    counts[depth] = count;
+    if (count > widest) widest = count;
+    if (count > maxWidth) return fail('json-too-wide', i, `more than ${maxWidth} members in one object or array`);
+    return undefined;
+  };
+
+  for (;;) {
+    while (i < n && isWhitespace(text.charCodeAt(i))) i++;
+    if (i >= n) {
+      if (depth === 0 && state === AFTER_VALUE) break;
+      return fail('parse-error', i, 'unexpected end of input');
+    }
+    const c = text.charCodeAt(i);
+
+    if (state === KEY_OR_END || state === KEY) {
+      if (c === 0x7d && state === KEY_OR_END) {
+        depth--;
+        i++;
+        state = AFTER_VALUE;
+        continue;
+      }
+      if (c !== 0x22) return fail('parse-error', i, 'expected a string key');
+      const end = scanString(i, true);
+      if (end < 0) return fail('parse-error', i, 'invalid string');
+      if (lastKey === '__proto__') return fail('json-proto-key', i, 'object key "__proto__" is not accepted');
+      const tooWide = member();
+      if (tooWide !== undefined) return tooWide;
+      let index = keys[depth];
+      if (index === undefined) {
+        index = new KeyIndex();
+        keys[depth] = index;
+      }
+      if (!index.add(lastKey)) return fail('json-duplicate-key', i, 'duplicate object key');
+      i = end;
+      while (i < n && isWhitespace(text.charCodeAt(i))) i++;
+      if (text.charCodeAt(i) !== 0x3a) return fail('parse-error', i, 'expected ":"');
+      i++;
+      state = VALUE;
+      continue;
+    }
+
+    if (state === AFTER_VALUE) {
+      if (depth === 0) return fail('parse-error', i, 'unexpected data after the JSON value');
+      const kind = kinds[depth];
+      if (c === 0x2c) {
+        i++;
+        if (kind === OBJECT) {
+          state = KEY;
+        } else {
+          const tooWide = member();
+          if (tooWide !== undefined) return tooWide;
+          state = VALUE;
+        }
+        continue;
+      }
+      if ((c === 0x7d && kind === OBJECT) || (c === 0x5d && kind === ARRAY)) {
+        depth--;
+        i++;
+        continue;
+      }
+      return fail('parse-error', i, 'expected "," or the end of the object or array');
+    }
+
+    // VALUE or VALUE_OR_END
+    if (c === 0x5d && state === VALUE_OR_END) {
+      depth--;
+      i++;
+      state = AFTER_VALUE;
+      continue;
+    }
+    if (c === 0x7b) {
+      const tooDeep = open(OBJECT);
+      if (tooDeep !== undefined) return tooDeep;
+      i++;
+      state = KEY_OR_END;
+      continue;
+    }
+    if (c === 0x5b) {
+      const tooDeep = open(ARRAY);
+      if (tooDeep !== undefined) return tooDeep;
+      i++;
+      // Peek for an empty array; otherwise the first element is a member.
+      while (i < n && isWhitespace(text.charCodeAt(i))) i++;
+      if (text.charCodeAt(i) !== 0x5d) {
+        const tooWide = member();
+        if (tooWide !== undefined) return tooWide;
+      }
+      state = VALUE_OR_END;
+      continue;
+    }
+    let end: number;
+    if (c === 0x22) {
+      end = scanString(i, false);
+    } else if (c === 0x2d || isDigit(c)) {
+      end = scanNumber(i);
+    } else if (c === 0x74) {
+      end = text.startsWith('true', i) ? i + 4 : -1;
+    } else if (c === 0x66) {
+      end = text.startsWith('false', i) ? i + 5 : -1;
+    } else if (c === 0x6e) {
+      end = text.startsWith('null', i) ? i + 4 : -1;
+    } else {
+      end = -1;
+    }
+    if (end < 0) return fail('parse-error', i, 'invalid value');
+    i = end;
+    state = AFTER_VALUE;
+  }
+  return { maxDepth: deepest, maxWidth: widest, failure: undefined, offset: n, reason: '' };
+}
