@@ -1,0 +1,139 @@
+/**
+ * The ext_authz gRPC edge: envoy.service.auth.v3.Authorization/Check and grpc.health.v1.
+ * It only adapts — CheckRequest → WardenRequest → decide → Verdict → CheckResponse — and
+ * reports the verdict (security event, metrics). Every fault in judging is answered with a
+ * deny CheckResponse, never a gRPC error: with failure_mode_allow set, Envoy would let a
+ * request through on an error, so the service must not produce one (fail closed).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import type { WardenRequest } from '../pipeline/request.js';
+import type { Verdict } from '../pipeline/verdict.js';
+import { securityEvent } from '../telemetry/events.js';
+import type { WardenMetrics } from '../telemetry/metrics.js';
+import { toWardenRequest, type CheckRequest } from './check-request.js';
+import { toCheckResponse, type CheckResponse } from './check-response.js';
+import { internalErrorVerdict } from './internal-error.js';
+import { AUTHORIZATION_SERVICE_NAME, loadProtos } from './proto.js';
+
+export type Decide = (request: WardenRequest) => Verdict | Promise<Verdict>;
+
+/** Envoy's own body buffer limit defaults to our 16 MiB ceiling; headers and framing need room too. */
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+const MESSAGE_HEADROOM_BYTES = 1024 * 1024;
+
+export interface AuthzServerOptions {
+  /** `host:port`; port 0 picks a free port (see AuthzServer.port). */
+  readonly listen: string;
+  readonly decide: Decide;
+  readonly logger: Pick<Logger, 'warn' | 'info' | 'error'>;
+  readonly metrics?: WardenMetrics;
+  /** Milliseconds since the epoch; injected so tests control time. */
+  readonly clock?: () => number;
+  /** Largest body Envoy may forward; the gRPC receive limit is this plus headroom. */
+  readonly maxBodyBytes?: number;
+  /** jwt_authn `payload_in_metadata` key (default `jwt_payload`). */
+  readonly jwtPayloadKey?: string;
+  /** Health at start: true (SERVING) unless the caller has no configuration yet. */
+  readonly serving?: boolean;
+  /** Server keepalive pings, so dead Envoy connections are noticed. */
+  readonly keepaliveTimeMs?: number;
+  readonly keepaliveTimeoutMs?: number;
+}
+
+export interface AuthzServer {
+  readonly port: number;
+  /** SERVING / NOT_SERVING for grpc.health.v1 (overall and for the Authorization service). */
+  setServing(serving: boolean): void;
+  /** Stops accepting calls, lets running ones finish for up to graceMs, then cuts them. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startAuthzServer(options: AuthzServerOptions): Promise<AuthzServer> {
+  const protos = loadProtos();
+  const clock = options.clock ?? Date.now;
+  const { decide, logger, metrics } = options;
+  const requestOptions = options.jwtPayloadKey === undefined ? undefined : { jwtPayloadKey: options.jwtPayloadKey };
+
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': (options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES) + MESSAGE_HEADROOM_BYTES,
+    'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? 30_000,
+    'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? 10_000,
+  });
+
+  const judge = async (check: CheckRequest): Promise<{ request: WardenRequest | undefined; verdict: Verdict }> => {
+    let request: WardenRequest | undefined;
+    try {
+      request = toWardenRequest(check, clock(), requestOptions);
+      const verdict = await decide(request);
+      if (typeof verdict !== 'object' || verdict === null || typeof verdict.allowed !== 'boolean') {
+        throw new TypeError('decide returned something that is not a Verdict');
+      }
+      return { request, verdict };
+    } catch (err) {
+      logger.error({ err, requestId: request?.requestId }, 'check failed; denying (fail closed)');
+      return { request, verdict: internalErrorVerdict(request) };
+    }
+  };
+
+  const check: grpc.handleUnaryCall<CheckRequest, CheckResponse> = (call, callback) => {
+    const started = performance.now();
+    void judge(call.request).then(({ request, verdict }) => {
+      let response: CheckResponse;
+      try {
+        response = toCheckResponse(verdict);
+      } catch (err) {
+        logger.error({ err, requestId: request?.requestId }, 'building the CheckResponse failed; denying');
+        verdict = internalErrorVerdict(request);
+        response = toCheckResponse(verdict);
+      }
+      callback(null, response);
+      report(verdict, request, (performance.now() - started) / 1000);
+    });
+  };
+
+  const report = (verdict: Verdict, request: WardenRequest | undefined, seconds: number): void => {
+    try {
+      metrics?.recordVerdict(verdict, seconds);
+      if (request !== undefined) securityEvent(logger, verdict, request);
+    } catch (err) {
+      logger.error({ err }, 'reporting a verdict failed');
+    }
+  };
+
+  server.addService(protos.authorizationService, { Check: check });
+  const health = new HealthImplementation();
+  health.addToServer(server);
+  const setServing = (serving: boolean): void => {
+    const status = serving ? 'SERVING' : 'NOT_SERVING';
+    health.setStatus('', status);
+    health.setStatus(AUTHORIZATION_SERVICE_NAME, status);
+  };
+  setServing(options.serving ?? true);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (err, boundPort) => {
+      if (err !== null) reject(new Error(`--listen ${options.listen}: ${err.message}`));
+      else resolve(boundPort);
+    });
+  });
+
+  return {
+    port,
+    setServing,
+    close: (graceMs = 5_000) =>
+      new Promise<void>((resolve) => {
+        setServing(false);
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}
