@@ -72,6 +72,8 @@ export interface MCPServerStatus {
   observedGeneration?: number;
   conditions?: Condition[];
   tools?: DiscoveredTool[];
+  /** Number of tools whose live digest differs from the pin (printer column "Drifted"). */
+  driftedTools?: number;
 }
 
 export interface MCPServer {
