@@ -95,7 +95,7 @@ export async function startAuthzServer(options: AuthzServerOptions): Promise<Aut
 
   const report = (verdict: Verdict, request: WardenRequest | undefined, seconds: number): void => {
     try {
-      metrics?.recordVerdict(verdict, seconds);
+      metrics?.observeCheck(verdict, seconds);
       if (request !== undefined) securityEvent(logger, verdict, request);
     } catch (err) {
       logger.error({ err }, 'reporting a verdict failed');

@@ -33,6 +33,15 @@ export interface SecurityEventFields {
 /** The minimal logger surface events need (a pino Logger satisfies it). */
 export type EventLogger = Pick<Logger, 'warn' | 'info'>;
 
+export interface SecurityEvents {
+  /** Logs the verdict's findings (nothing for a plain allow). */
+  securityEvent(verdict: Verdict, request: WardenRequest): void;
+}
+
+export function createSecurityEvents(logger: EventLogger): SecurityEvents {
+  return { securityEvent: (verdict, request) => securityEvent(logger, verdict, request) };
+}
+
 export function securityEvent(logger: EventLogger, verdict: Verdict, request: WardenRequest): void {
   if (!verdict.allowed && verdict.denial !== undefined) {
     logger.warn(eventFields('deny', verdict.denial, verdict, request), 'request denied');

@@ -7,6 +7,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StageName, Verdict } from '../pipeline/verdict.js';
 
+export { startMetricsServer, type AdminHandler, type MetricsServer } from './metrics-server.js';
+
 /** 50 µs … 50 ms: a check is expected to take well under a millisecond. */
 export const CHECK_DURATION_BUCKETS: readonly number[] = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -18,10 +20,10 @@ export type ReloadResult = 'success' | 'error';
 export interface WardenMetrics {
   readonly registry: Registry;
   /** Counts the verdict (and each audited / warn finding) and observes the check duration. */
-  recordVerdict(verdict: Verdict, durationSeconds: number): void;
+  observeCheck(verdict: Verdict, durationSeconds: number): void;
   /** Time spent in one pipeline stage, for the engine to report. */
   observeStage(stage: StageName, durationSeconds: number): void;
-  recordConfigReload(result: ReloadResult, generation?: number): void;
+  configReload(result: ReloadResult, generation?: number): void;
 }
 
 export interface MetricsOptions {
@@ -74,7 +76,7 @@ export function createMetrics(options: MetricsOptions = {}): WardenMetrics {
 
   return {
     registry,
-    recordVerdict(verdict, durationSeconds) {
+    observeCheck(verdict, durationSeconds) {
       checkDuration.observe(durationSeconds);
       const server = serverLabel(verdict.serverKey ?? 'unknown');
       const denial = verdict.denial;
@@ -93,7 +95,7 @@ export function createMetrics(options: MetricsOptions = {}): WardenMetrics {
     observeStage(stage, durationSeconds) {
       stageDuration.observe({ stage }, durationSeconds);
     },
-    recordConfigReload(result, gen) {
+    configReload(result, gen) {
       reloads.inc({ result });
       if (result === 'success' && gen !== undefined) generation.set(gen);
     },
