@@ -1,0 +1,122 @@
+/**
+ * Invisible-character helpers shared by the prompt-injection detector and the tool-definition
+ * scanner, and the excerpt helper every detector uses so findings never echo a whole value
+ * and never carry invisible characters into logs.
+ */
+
+/** Why a code point is considered invisible (hidden-text smuggling classes). */
+export type InvisibleClass = 'tag' | 'zero-width' | 'bidi' | 'other-format';
+
+/**
+ * Classifies one code point. Tag characters (U+E0000–E007F) spell ASCII invisibly ("ASCII
+ * smuggling"); zero-width characters and bidi controls hide or reorder text (Trojan Source,
+ * CVE-2021-42574); the rest are format characters with no visible glyph.
+ */
+export function invisibleClass(cp: number): InvisibleClass | undefined {
+  if (cp >= 0xe0000 && cp <= 0xe007f) return 'tag';
+  if ((cp >= 0x200b && cp <= 0x200d) || cp === 0x2060 || cp === 0xfeff) return 'zero-width';
+  if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp === 0x200e || cp === 0x200f || cp === 0x061c) {
+    return 'bidi';
+  }
+  if (
+    cp === 0x00ad ||
+    cp === 0x180e ||
+    (cp >= 0x2061 && cp <= 0x2064) ||
+    (cp >= 0xfff9 && cp <= 0xfffb) ||
+    (cp >= 0x1bca0 && cp <= 0x1bca3) ||
+    (cp >= 0x1d173 && cp <= 0x1d17a)
+  ) {
+    return 'other-format';
+  }
+  return undefined;
+}
+
+export interface InvisibleRun {
+  readonly cls: InvisibleClass;
+  /** UTF-16 offsets of the first invisible character found. */
+  readonly start: number;
+  readonly end: number;
+  /** Invisible characters of any class in the whole string. */
+  readonly count: number;
+  /** ASCII decoded from tag characters, if any (bounded). */
+  readonly tagText: string;
+}
+
+const MAX_TAG_TEXT = 64;
+
+/**
+ * Finds invisible characters. A single leading U+FEFF (byte-order mark) is tolerated, as is
+ * U+200D between two emoji-range code points (ZWJ sequences such as family emoji).
+ */
+export function findInvisible(value: string): InvisibleRun | undefined {
+  let first: { cls: InvisibleClass; start: number; end: number } | undefined;
+  let count = 0;
+  let tagText = '';
+  let prevCp = -1;
+  const n = value.length;
+  for (let i = 0; i < n; i++) {
+    let cp = value.charCodeAt(i);
+    let width = 1;
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < n) {
+      const lo = value.charCodeAt(i + 1);
+      if (lo >= 0xdc00 && lo <= 0xdfff) {
+        cp = (cp - 0xd800) * 0x400 + (lo - 0xdc00) + 0x10000;
+        width = 2;
+      }
+    }
+    // Fast path: nothing below U+00AD is invisible.
+    if (cp < 0xad) {
+      prevCp = cp;
+      continue;
+    }
+    const cls = invisibleClass(cp);
+    if (cls !== undefined && !(cp === 0xfeff && i === 0) && !(cp === 0x200d && isEmojiJoinable(prevCp, value, i + 1))) {
+      count++;
+      if (first === undefined) first = { cls, start: i, end: i + width };
+      if (cls === 'tag' && tagText.length < MAX_TAG_TEXT) {
+        const ascii = cp - 0xe0000;
+        if (ascii >= 0x20 && ascii < 0x7f) tagText += String.fromCharCode(ascii);
+      }
+    }
+    prevCp = cp;
+    i += width - 1;
+  }
+  return first === undefined ? undefined : { ...first, count, tagText };
+}
+
+function isEmoji(cp: number): boolean {
+  return (cp >= 0x1f000 && cp <= 0x1faff) || (cp >= 0x2600 && cp <= 0x27bf) || cp === 0xfe0f;
+}
+
+function isEmojiJoinable(prevCp: number, value: string, next: number): boolean {
+  if (!isEmoji(prevCp)) return false;
+  const cp = value.codePointAt(next);
+  return cp !== undefined && isEmoji(cp);
+}
+
+const MAX_EXCERPT = 64;
+
+/**
+ * A short excerpt around `[start, end)` for findings and logs: at most 64 characters,
+ * control and invisible characters shown as `\u{…}` escapes, an ellipsis where cut.
+ */
+export function excerptAround(value: string, start: number, end: number = start): string {
+  const from = Math.max(0, Math.min(start, value.length) - 16);
+  const to = Math.min(value.length, Math.max(end, from + 1) + 16, from + 48);
+  let out = from > 0 ? '…' : '';
+  for (let i = from; i < to && out.length < MAX_EXCERPT - 1; i++) {
+    const c = value.charCodeAt(i);
+    const cp = value.codePointAt(i) ?? c;
+    if (c < 0x20 || c === 0x7f || invisibleClass(cp) !== undefined) {
+      out += `\\u{${cp.toString(16)}}`;
+      if (cp > 0xffff) i++;
+    } else if (c >= 0xd800 && c <= 0xdbff) {
+      out += value.slice(i, i + 2);
+      i++;
+    } else {
+      out += value[i];
+    }
+  }
+  if (to < value.length) out += '…';
+  return out.length > MAX_EXCERPT ? `${out.slice(0, MAX_EXCERPT - 1)}…` : out;
+}
