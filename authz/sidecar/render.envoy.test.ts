@@ -1,0 +1,140 @@
+/**
+ * The rendered config against the real Envoy binary: `envoy --mode validate` accepts it,
+ * and a running Envoy enforces the size limit itself, fails closed without the authz
+ * service, and picks up a rewritten config in place.
+ */
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { MCPServer } from '../api/types.js';
+import { envoyForTests, startEnvoy, validateEnvoyConfig, type RunningEnvoy } from '../../test/support/envoy.js';
+import { freePort } from '../../test/support/processes.js';
+import { renderEnvoyConfig, staticBootstrap, type JsonObject } from './render.js';
+
+const envoy = envoyForTests();
+
+function server(listenerPort: number, upstreamPort: number, spec: Partial<MCPServer['spec']> = {}): MCPServer {
+  return {
+    apiVersion: 'mcpwarden.io/v1alpha1',
+    kind: 'MCPServer',
+    metadata: { name: 'files', namespace: 'demo' },
+    spec: { upstream: { port: upstreamPort, path: '/mcp' }, listener: { port: listenerPort }, trustedProxies: [], ...spec },
+  };
+}
+
+describe.skipIf(!envoy.available)('rendered config on the real Envoy', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'warden-validate-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function validate(doc: JsonObject, name: string): Promise<{ ok: boolean; output: string }> {
+    const path = join(dir, name);
+    await writeFile(path, stringify(doc));
+    return validateEnvoyConfig(path);
+  }
+
+  it('envoy --mode validate accepts the config, with and without JWT and trusted proxies', async () => {
+    const plain = renderEnvoyConfig(server(15080, 8080), { authzAddress: { host: '127.0.0.1', port: 9191 }, maxBodyBytes: 1_048_576 });
+    const full = renderEnvoyConfig(
+      server(15080, 8080, {
+        trustedProxies: ['10.0.0.0/8', 'fd00::/8'],
+        auth: { jwt: { issuer: 'https://idp.example', audiences: ['files-mcp'], jwksUri: 'https://idp.example/jwks' } },
+      }),
+      { authzAddress: { host: 'mcp-warden-authz.mcp-warden.svc', port: 9191 }, maxBodyBytes: 4096 },
+    );
+    for (const [name, config] of [['plain', plain], ['full', full]] as const) {
+      const result = await validate(staticBootstrap(config), `${name}.yaml`);
+      expect(result.output).toContain('OK');
+      expect(result.ok).toBe(true);
+    }
+  });
+
+  it('envoy --mode validate rejects a broken config (the check can fail)', async () => {
+    const config = renderEnvoyConfig(server(15080, 8080), { authzAddress: { host: '127.0.0.1', port: 9191 }, maxBodyBytes: 1024 });
+    const broken = staticBootstrap(config);
+    const listeners = (broken.static_resources as JsonObject).listeners as JsonObject[];
+    (listeners[0] as JsonObject).per_connection_buffer_limit_bytes = 'lots';
+    const result = await validate(broken, 'broken.yaml');
+    expect(result.ok).toBe(false);
+  });
+
+  describe('a running sidecar', () => {
+    let upstream: Server;
+    let upstreamHits = 0;
+    let running: RunningEnvoy;
+    let current: MCPServer;
+    const authzAddress = { host: '127.0.0.1', port: 0 };
+
+    beforeAll(async () => {
+      upstream = createServer((req, res) => {
+        upstreamHits += 1;
+        req.resume();
+        res.end('{}');
+      });
+      upstream.listen(0, '127.0.0.1');
+      await once(upstream, 'listening');
+      const upstreamPort = (upstream.address() as { port: number }).port;
+      // Nothing listens here: the authz service is "down" for this suite.
+      authzAddress.port = await freePort();
+      current = server(await freePort(), upstreamPort);
+      running = await startEnvoy({ server: current, authzAddress, maxBodyBytes: 2048 });
+    });
+    afterAll(async () => {
+      await running?.stop();
+      upstream?.close();
+    });
+
+    const post = (body: string): Promise<Response> =>
+      fetch(running.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body });
+
+    it('refuses a body over maxBodyBytes with 413 and a JSON-RPC error, without reaching anyone', async () => {
+      const response = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', arguments: { blob: 'a'.repeat(4000) } } }));
+      expect(response.status).toBe(413);
+      expect(response.headers.get('content-type')).toBe('application/json');
+      const body = (await response.json()) as { jsonrpc: string; error: { code: number; data: { stage: string; rule: string } } };
+      expect(body.jsonrpc).toBe('2.0');
+      expect(body.error.data).toMatchObject({ stage: 'transport', rule: 'body-too-large' });
+      expect(upstreamHits).toBe(0);
+    });
+
+    it('fails closed when the authz service is unreachable', async () => {
+      const response = await post('{"jsonrpc":"2.0","id":2,"method":"ping"}');
+      expect(response.status).toBe(503);
+      const body = (await response.json()) as { error: { data: { stage: string; rule: string } } };
+      expect(body.error.data).toMatchObject({ stage: 'internal', rule: 'authz-unavailable' });
+      expect(upstreamHits).toBe(0);
+    });
+
+    it('reloads a rewritten config in place, without restarting Envoy', async () => {
+      const pid = running.process.pid;
+      const before = running.config.lds.version_info;
+      await running.update(current, { authzAddress, maxBodyBytes: 65_536 });
+      expect(running.config.lds.version_info).not.toBe(before);
+      // Envoy reports the version of the LDS file it applied last.
+      const applied = `listener_manager.lds.version_text: "${String(running.config.lds.version_info)}"`;
+      const deadline = Date.now() + 10_000;
+      let stats = '';
+      while (Date.now() < deadline) {
+        stats = await running.admin('/stats?filter=listener_manager.lds');
+        if (stats.includes(applied)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(stats).toContain(applied);
+      expect(stats).toContain('listener_manager.lds.update_rejected: 0');
+      // The 4000-byte body now fits; it reaches ext_authz, which is down: fail closed.
+      const response = await post(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'ping', params: { pad: 'a'.repeat(4000) } }));
+      expect(response.status).toBe(503);
+      expect(running.process.pid).toBe(pid);
+      expect(running.process.hasExited()).toBe(false);
+      expect(upstreamHits).toBe(0);
+    });
+  });
+});
