@@ -213,7 +213,7 @@ function policyErrors(spec: MCPPolicySpec): FieldError[] {
           const top = key.startsWith('/') ? unescapePointer(key.split('/')[1] ?? '') : key;
           if (!(top in properties)) {
             errors.push({
-              path: `${at}.arguments${formatPath([key])}`,
+              path: formatPath(['spec', 'tools', 'rules', i, 'arguments', key]),
               message: `no argument ${JSON.stringify(top)} in definition.inputSchema; its properties are: ${Object.keys(properties).join(', ') || '(none)'}${hint(top, Object.keys(properties))}`,
             });
           }
@@ -394,9 +394,9 @@ function schemaError(error: ErrorObject, root: unknown): FieldError {
       return { path: at, message: `must have at most ${String(params.limit)} entries; found ${Object.keys(error.data as object).length}` };
     case 'uniqueItems': {
       const list = error.data as unknown[];
-      const i = Number(params.i);
-      const j = Number(params.j);
-      return { path: formatPath([...segments, i]), message: `repeats ${describe(list[i])}, already at [${j}]; each value may appear once` };
+      const first = Math.min(Number(params.i), Number(params.j));
+      const again = Math.max(Number(params.i), Number(params.j));
+      return { path: formatPath([...segments, again]), message: `repeats ${describe(list[again])}, already at [${first}]; each value may appear once` };
     }
     case 'format':
       return { path: at, message: `must be a ${String(params.format)} value${params.format === 'date-time' ? ' (RFC 3339, e.g. 2025-01-31T12:00:00Z)' : ''}; found ${found}` };
