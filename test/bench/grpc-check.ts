@@ -1,0 +1,259 @@
+/**
+ * Benchmark (not a test): drives envoy.service.auth.v3.Authorization/Check over real gRPC
+ * with Envoy-shaped CheckRequests carrying a ~2 KB tools/call body, and reports achieved
+ * rate and latency. Two modes: a fixed open-loop rate (latency is measured from each
+ * request's scheduled send time, so a stalled server cannot hide its queueing delay), and
+ * max throughput with a fixed number of requests in flight.
+ *
+ * The server runs in a child process by default (its own core, as in production), with
+ * `decide` from --decide-module; or in-process with any `decide` via runGrpcCheckBench.
+ *
+ * Run: node --import tsx test/bench/grpc-check.ts [--rate 2000] [--duration 10] [--max]
+ *        [--concurrency 64] [--in-process] [--decide-module PATH] [--target HOST:PORT]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startAuthzServer, type AuthzServer, type Decide } from '../../authz/envoy/server.js';
+import { createLogger } from '../../authz/telemetry/logger.js';
+import { createMetrics } from '../../authz/telemetry/metrics.js';
+import { connectCheckClient, type CheckClient } from '../grpc/check-client.js';
+import { decide as parseAndAllow } from './grpc-check-decide.js';
+
+export interface GrpcCheckBenchOptions {
+  /** Requests per second in fixed-rate mode; ignored when `max` is true. Default 2000. */
+  readonly rate?: number;
+  readonly durationSeconds?: number;
+  /** Max-throughput mode: keep `concurrency` checks in flight as fast as they complete. */
+  readonly max?: boolean;
+  readonly concurrency?: number;
+  /** Where the server comes from, in this order: an existing address, an in-process decide, a child process. */
+  readonly target?: string;
+  readonly decide?: Decide;
+  /** Module exporting `decide` or `createDecide()`, for the child-process server. */
+  readonly decideModule?: string;
+  /** Approximate body size in bytes. Default 2048. */
+  readonly bodyBytes?: number;
+}
+
+export interface GrpcCheckBenchResult {
+  readonly mode: 'rate' | 'max';
+  readonly server: 'target' | 'in-process' | 'child-process';
+  readonly targetRate: number | undefined;
+  readonly durationSeconds: number;
+  readonly bodyBytes: number;
+  readonly completed: number;
+  readonly errors: number;
+  readonly allowed: number;
+  readonly denied: number;
+  readonly achievedPerSecond: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+/** A tools/call message padded to about `bytes` bytes of JSON. */
+export function toolsCallBody(bytes = 2048): Buffer {
+  const message = {
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'tools/call',
+    params: {
+      name: 'query',
+      arguments: {
+        sql: 'SELECT id, name, email, created_at FROM customers WHERE region = $1 AND status = $2 ORDER BY created_at DESC LIMIT 50',
+        params: ['emea', 'active'],
+        note: '',
+      },
+      _meta: { progressToken: 'p-1' },
+    },
+  };
+  const base = Buffer.byteLength(JSON.stringify(message));
+  message.params.arguments.note = 'Quarterly review of active EMEA customers. '.repeat(Math.max(0, Math.ceil((bytes - base) / 43))).slice(0, Math.max(0, bytes - base));
+  return Buffer.from(JSON.stringify(message));
+}
+
+function envoyCheckRequest(body: Buffer, n: number): object {
+  return {
+    attributes: {
+      source: { address: { socket_address: { address: '10.0.3.17', port_value: 41000 + (n % 1000) } } },
+      destination: { address: { socket_address: { address: '10.0.9.9', port_value: 15080 } } },
+      request: {
+        time: { seconds: Math.floor(Date.now() / 1000), nanos: 0 },
+        http: {
+          id: `bench-${n}`,
+          method: 'POST',
+          path: '/mcp',
+          host: 'files.demo.svc:15080',
+          scheme: 'http',
+          protocol: 'HTTP/1.1',
+          size: body.length,
+          headers: {
+            ':authority': 'files.demo.svc:15080',
+            ':method': 'POST',
+            ':path': '/mcp',
+            accept: 'application/json, text/event-stream',
+            'content-type': 'application/json',
+            'content-length': String(body.length),
+            'mcp-protocol-version': '2025-06-18',
+            'mcp-session-id': 'bench-session-1',
+            'user-agent': 'mcp-bench/1.0',
+            'x-request-id': `bench-${n}`,
+            'x-forwarded-proto': 'http',
+          },
+          raw_body: body,
+        },
+      },
+      context_extensions: { 'mcpwarden.io/server': 'demo/files' },
+    },
+  };
+}
+
+interface ServerHandle {
+  readonly address: string;
+  readonly kind: GrpcCheckBenchResult['server'];
+  close(): Promise<void>;
+}
+
+async function startServer(options: GrpcCheckBenchOptions): Promise<ServerHandle> {
+  if (options.target !== undefined) return { address: options.target, kind: 'target', close: async () => undefined };
+  if (options.decide !== undefined) {
+    const server: AuthzServer = await startAuthzServer({
+      listen: '127.0.0.1:0',
+      decide: options.decide,
+      logger: createLogger({ level: 'error' }),
+      metrics: createMetrics({ processMetrics: false }),
+    });
+    return { address: `127.0.0.1:${server.port}`, kind: 'in-process', close: () => server.close(1_000) };
+  }
+  const script = fileURLToPath(new URL('./grpc-check-server.ts', import.meta.url));
+  const args = ['--import', 'tsx', script, ...(options.decideModule !== undefined ? ['--decide-module', options.decideModule] : [])];
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /PORT (\d+)/.exec(out);
+      if (m !== null) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`benchmark server exited with ${code}`)));
+  });
+  return {
+    address: `127.0.0.1:${port}`,
+    kind: 'child-process',
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Promise<GrpcCheckBenchResult> {
+  const durationSeconds = options.durationSeconds ?? 10;
+  const rate = options.rate ?? 2_000;
+  const bodyBytes = options.bodyBytes ?? 2_048;
+  const body = toolsCallBody(bodyBytes);
+  const server = await startServer(options);
+  const client: CheckClient = connectCheckClient(server.address);
+  const latencies: number[] = [];
+  let errors = 0;
+  let allowed = 0;
+  let denied = 0;
+  let n = 0;
+
+  const send = async (scheduledAt: number): Promise<void> => {
+    try {
+      const r = await client.check(envoyCheckRequest(body, n++), 10_000);
+      if (r.status.code === 0) allowed++;
+      else denied++;
+    } catch {
+      errors++;
+    }
+    latencies.push(performance.now() - scheduledAt);
+  };
+
+  try {
+    // Warm up the channel, the JIT and the server.
+    for (let i = 0; i < 200; i++) await send(performance.now());
+    latencies.length = 0;
+    errors = allowed = denied = 0;
+
+    const started = performance.now();
+    const endAt = started + durationSeconds * 1000;
+    if (options.max === true) {
+      const workers = Array.from({ length: options.concurrency ?? 64 }, async () => {
+        while (performance.now() < endAt) await send(performance.now());
+      });
+      await Promise.all(workers);
+    } else {
+      const intervalMs = 1000 / rate;
+      const inFlight: Array<Promise<void>> = [];
+      let scheduled = 0;
+      await new Promise<void>((resolve) => {
+        const tick = (): void => {
+          const now = performance.now();
+          const due = Math.min(Math.floor((Math.min(now, endAt) - started) / intervalMs) + 1, Math.ceil(durationSeconds * rate));
+          while (scheduled < due) inFlight.push(send(started + scheduled++ * intervalMs));
+          if (now >= endAt) resolve();
+          else setTimeout(tick, 1);
+        };
+        tick();
+      });
+      await Promise.all(inFlight);
+    }
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    const sorted = Float64Array.from(latencies).sort();
+    return {
+      mode: options.max === true ? 'max' : 'rate',
+      server: server.kind,
+      targetRate: options.max === true ? undefined : rate,
+      durationSeconds: Number(elapsedSeconds.toFixed(2)),
+      bodyBytes: body.length,
+      completed: latencies.length,
+      errors,
+      allowed,
+      denied,
+      achievedPerSecond: Math.round(latencies.length / elapsedSeconds),
+      p50Ms: Number(percentile(sorted, 50).toFixed(3)),
+      p90Ms: Number(percentile(sorted, 90).toFixed(3)),
+      p99Ms: Number(percentile(sorted, 99).toFixed(3)),
+      maxMs: Number((sorted[sorted.length - 1] ?? NaN).toFixed(3)),
+    };
+  } finally {
+    client.close();
+    await server.close();
+  }
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { values } = parseArgs({
+    options: {
+      rate: { type: 'string', default: '2000' },
+      duration: { type: 'string', default: '10' },
+      max: { type: 'boolean', default: false },
+      concurrency: { type: 'string', default: '64' },
+      'in-process': { type: 'boolean', default: false },
+      'decide-module': { type: 'string' },
+      target: { type: 'string' },
+      'body-bytes': { type: 'string', default: '2048' },
+    },
+  });
+  const result = await runGrpcCheckBench({
+    rate: Number(values.rate),
+    durationSeconds: Number(values.duration),
+    max: values.max,
+    concurrency: Number(values.concurrency),
+    bodyBytes: Number(values['body-bytes']),
+    ...(values.target !== undefined ? { target: values.target } : {}),
+    ...(values['in-process'] ? { decide: parseAndAllow } : {}),
+    ...(values['decide-module'] !== undefined ? { decideModule: values['decide-module'] } : {}),
+  });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
