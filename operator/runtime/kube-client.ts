@@ -89,7 +89,7 @@ export class KubeClient {
   async request<T>(
     method: string,
     path: string,
-    options: { query?: Query; body?: unknown; contentType?: string } = {},
+    options: { query?: Query; body?: unknown; contentType?: string; accept?: string } = {},
   ): Promise<T> {
     const url = new URL(this.server + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
@@ -97,7 +97,7 @@ export class KubeClient {
     }
     const opts: RequestOptions & { ca?: Buffer; cert?: Buffer; key?: Buffer } = {
       method,
-      headers: { accept: 'application/json' },
+      headers: { accept: options.accept ?? 'application/json' },
       timeout: 30_000,
     };
     await this.kubeConfig.applyToHTTPSOptions(opts);

@@ -1,0 +1,119 @@
+/**
+ * MCPServer/MCPPolicy manifests for tests, the benchmark and the demo, with pins generated
+ * from a live server's tools/list (the same digests the operator's discovery records).
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { stringify } from 'yaml';
+import { toolDigest } from '../../authz/api/digest.js';
+import type { ArgumentRule, MCPServer, ToolDefinition } from '../../authz/api/types.js';
+
+/** tools/list of a live server, as the official client sees it (every page). */
+export async function listLiveTools(url: string): Promise<ToolDefinition[]> {
+  const client = new Client({ name: 'mcp-warden-discovery', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  try {
+    const tools: ToolDefinition[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor !== undefined ? { cursor } : undefined);
+      tools.push(...(page.tools as ToolDefinition[]));
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    return tools;
+  } finally {
+    await client.close();
+  }
+}
+
+/** The identity fields of a listed tool, as a policy pin carries them. */
+export function pinnedDefinition(tool: ToolDefinition): ToolDefinition {
+  const pin: ToolDefinition = { name: tool.name };
+  if (tool.title !== undefined) pin.title = tool.title;
+  if (tool.description !== undefined) pin.description = tool.description;
+  if (tool.inputSchema !== undefined) pin.inputSchema = tool.inputSchema;
+  if (tool.outputSchema !== undefined) pin.outputSchema = tool.outputSchema;
+  if (tool.annotations !== undefined) pin.annotations = tool.annotations;
+  return pin;
+}
+
+export interface ServerManifestOptions {
+  readonly name: string;
+  readonly namespace: string;
+  readonly upstreamPort: number;
+  readonly listenerPort: number;
+  readonly path?: string;
+  /** Live tools: recorded in status.tools as discovery would. */
+  readonly tools?: readonly ToolDefinition[];
+}
+
+export function serverManifest(o: ServerManifestOptions): MCPServer {
+  return {
+    apiVersion: 'mcpwarden.io/v1alpha1',
+    kind: 'MCPServer',
+    metadata: { name: o.name, namespace: o.namespace },
+    spec: {
+      upstream: { host: '127.0.0.1', port: o.upstreamPort, path: o.path ?? '/mcp' },
+      listener: { port: o.listenerPort },
+      trustedProxies: [],
+    },
+    ...(o.tools !== undefined
+      ? { status: { tools: o.tools.map((t) => ({ name: t.name, digest: toolDigest(t), state: 'Approved' as const })) } }
+      : {}),
+  };
+}
+
+export interface PolicyManifestOptions {
+  readonly name: string;
+  readonly namespace: string;
+  readonly server: string;
+  /** Tools approved (pinned by definition); everything else is denied. */
+  readonly tools: readonly ToolDefinition[];
+  readonly arguments?: Readonly<Record<string, Readonly<Record<string, ArgumentRule>>>>;
+  readonly maxBodyBytes?: number;
+  /** Extra spec fields (session, behavior, detection …) merged in as written. */
+  readonly spec?: Readonly<Record<string, unknown>>;
+}
+
+export function policyManifest(o: PolicyManifestOptions): Record<string, unknown> {
+  return {
+    apiVersion: 'mcpwarden.io/v1alpha1',
+    kind: 'MCPPolicy',
+    metadata: { name: o.name, namespace: o.namespace },
+    spec: {
+      targetRefs: [{ name: o.server }],
+      mode: 'Enforce',
+      protocol: { maxBodyBytes: o.maxBodyBytes ?? 65_536 },
+      tools: {
+        default: 'Deny',
+        rules: o.tools.map((tool) => {
+          const { name, ...definition } = pinnedDefinition(tool);
+          const args = o.arguments?.[name];
+          return { name, action: 'Allow', definition, ...(args !== undefined ? { arguments: args } : {}) };
+        }),
+      },
+      ...o.spec,
+    },
+  };
+}
+
+/** Writes manifests as one multi-document YAML file, atomically (the authz service watches it). */
+export async function writeManifests(dir: string, file: string, docs: readonly unknown[]): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, file);
+  const text = docs.map((d) => stringify(d, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+  const temporary = join(dir, `.${file}.${process.pid}.tmp`);
+  await writeFile(temporary, text);
+  await rename(temporary, path);
+  return path;
+}
+
+/** Argument rules for the sample server's tools (what examples/demo.yaml also says). */
+export const SAMPLE_ARGUMENT_RULES: Readonly<Record<string, Readonly<Record<string, ArgumentRule>>>> = {
+  read_file: { path: { kind: 'path', allow: ['/data/public/**'] } },
+  run_backup: { filename: { kind: 'shell' } },
+  query: { sql: { kind: 'sql', sql: { readOnly: true } } },
+  get_user: { id: { kind: 'sql-fragment' } },
+};

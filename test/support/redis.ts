@@ -1,0 +1,110 @@
+/**
+ * Starts a real redis-server (the Debian package, installed by scripts/install-redis.sh) on a
+ * free loopback port in a temporary directory, and stops it. No persistence, no system
+ * service: each test suite gets its own throwaway instance.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+export interface RedisServer {
+  readonly url: string;
+  readonly port: number;
+  readonly password: string | undefined;
+  /** Stops the server (SIGTERM, then SIGKILL), keeping its port and directory for `start`. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port (after `stop`), e.g. to test recovery. */
+  start(): Promise<void>;
+  /** Stops it and removes its directory. */
+  close(): Promise<void>;
+}
+
+export function findRedisServer(): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/usr/local/bin'];
+  for (const dir of dirs) {
+    if (dir === '') continue;
+    const candidate = join(dir, 'redis-server');
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForReady(child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (output().includes('Ready to accept connections')) return;
+    if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}):\n${output()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`redis-server did not become ready in ${timeoutMs} ms:\n${output()}`);
+}
+
+export async function startRedis(options: { password?: string } = {}): Promise<RedisServer> {
+  const binary = findRedisServer();
+  if (binary === undefined) {
+    throw new Error('redis-server not found on PATH or in /usr/bin: run scripts/install-redis.sh (apt-get install redis-server)');
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'mcpw-redis-'));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+
+  const launch = async (): Promise<void> => {
+    const args = [
+      '--port', String(port),
+      '--bind', '127.0.0.1',
+      '--dir', dir,
+      '--save', '',
+      '--appendonly', 'no',
+      '--daemonize', 'no',
+      '--loglevel', 'notice',
+      '--logfile', '',
+      ...(options.password !== undefined ? ['--requirepass', options.password] : []),
+    ];
+    let out = '';
+    const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    child = proc;
+    await waitForReady(proc, () => out, 10_000);
+  };
+
+  const stop = async (): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    if (proc === undefined || proc.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 3_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  await launch();
+  const auth = options.password !== undefined ? `:${encodeURIComponent(options.password)}@` : '';
+  return {
+    url: `redis://${auth}127.0.0.1:${port}`,
+    port,
+    password: options.password,
+    stop,
+    start: launch,
+    close: async () => {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
