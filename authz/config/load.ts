@@ -35,10 +35,20 @@ export interface SkippedDocument {
   readonly kind: string | undefined;
 }
 
+/** Where a loaded resource came from (for messages and `policy validate`). */
+export interface ResourceOrigin {
+  /** `Kind namespace/name`. */
+  readonly resource: string;
+  readonly file: string;
+  readonly document: number;
+}
+
 export interface LoadResult {
   /** Validated, defaulted and deeply frozen. */
   readonly servers: readonly MCPServer[];
   readonly policies: readonly MCPPolicy[];
+  /** One entry per loaded resource, in file order. */
+  readonly origins: readonly ResourceOrigin[];
   readonly errors: readonly ConfigError[];
   readonly skipped: readonly SkippedDocument[];
   /** The files read, in order. */
@@ -138,6 +148,7 @@ export function parseManifestTexts(
   const policies: MCPPolicy[] = [];
   const errors: ConfigError[] = [];
   const skipped: SkippedDocument[] = [];
+  const origins: ResourceOrigin[] = [];
   const seen = new Map<string, { file: string; document: number }>();
 
   for (const [file, text] of texts) {
@@ -206,13 +217,14 @@ export function parseManifestTexts(
           continue;
         }
         seen.set(key, { file, document });
+        origins.push({ resource: key, file, document });
         deepFreeze(resource);
         if (resource.kind === 'MCPServer') servers.push(resource);
         else policies.push(resource);
       }
     });
   }
-  return { servers, policies, errors, skipped, files: texts.map(([file]) => file), fingerprint: fingerprintOf(texts) };
+  return { servers, policies, origins, errors, skipped, files: texts.map(([file]) => file), fingerprint: fingerprintOf(texts) };
 }
 
 /** A `kind: List` (as `kubectl get -o yaml` prints) stands for its items. */
