@@ -7,17 +7,23 @@
  *
  * The server runs in a child process by default (its own core, as in production), with
  * `decide` from --decide-module; or in-process with any `decide` via runGrpcCheckBench.
+ * The load generator is by default a lean gRPC client on node:http2 with pre-encoded
+ * requests (like h2load/ghz), so the numbers describe the server rather than the client;
+ * `--client grpc-js` uses a full @grpc/grpc-js client instead.
  *
  * Run: node --import tsx test/bench/grpc-check.ts [--rate 2000] [--duration 10] [--max]
  *        [--concurrency 64] [--in-process] [--decide-module PATH] [--target HOST:PORT]
+ *        [--client http2|grpc-js]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import http2 from 'node:http2';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startAuthzServer, type AuthzServer, type Decide } from '../../authz/envoy/server.js';
 import { createLogger } from '../../authz/telemetry/logger.js';
 import { createMetrics } from '../../authz/telemetry/metrics.js';
-import { connectCheckClient, type CheckClient } from '../grpc/check-client.js';
+import { loadProtos } from '../../authz/envoy/proto.js';
+import { connectCheckClient, type CheckClient, type DecodedCheckResponse } from '../grpc/check-client.js';
 import { decide as parseAndAllow } from './grpc-check-decide.js';
 
 export interface GrpcCheckBenchOptions {
@@ -34,11 +40,14 @@ export interface GrpcCheckBenchOptions {
   readonly decideModule?: string;
   /** Approximate body size in bytes. Default 2048. */
   readonly bodyBytes?: number;
+  /** Load generator: raw HTTP/2 gRPC framing (default) or @grpc/grpc-js. */
+  readonly client?: 'http2' | 'grpc-js';
 }
 
 export interface GrpcCheckBenchResult {
   readonly mode: 'rate' | 'max';
   readonly server: 'target' | 'in-process' | 'child-process';
+  readonly client: 'http2' | 'grpc-js';
   readonly targetRate: number | undefined;
   readonly durationSeconds: number;
   readonly bodyBytes: number;
@@ -51,6 +60,9 @@ export interface GrpcCheckBenchResult {
   readonly p90Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /** Send-to-response percentiles, without time spent waiting to be sent. */
+  readonly serviceP50Ms: number;
+  readonly serviceP99Ms: number;
 }
 
 /** A tools/call message padded to about `bytes` bytes of JSON. */
@@ -110,6 +122,69 @@ function envoyCheckRequest(body: Buffer, n: number): object {
   };
 }
 
+/** Sends one Check and resolves with the CheckResponse's status code (0 allow, 7 deny). */
+interface LoadClient {
+  check(): Promise<number>;
+  close(): void;
+}
+
+function grpcJsClient(address: string, body: Buffer): LoadClient {
+  const client: CheckClient = connectCheckClient(address);
+  let n = 0;
+  return {
+    check: async () => (await client.check(envoyCheckRequest(body, n++), 10_000)).status.code,
+    close: () => client.close(),
+  };
+}
+
+const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
+
+/** gRPC over HTTP/2 by hand (length-prefixed messages, grpc-status trailer), requests pre-encoded. */
+function http2Client(address: string, body: Buffer): LoadClient {
+  const method = loadProtos().authorizationService['Check'];
+  if (method === undefined) throw new Error('Check method missing');
+  const frames = Array.from({ length: 1024 }, (_, i) => {
+    const message = method.requestSerialize(envoyCheckRequest(body, i));
+    const frame = Buffer.allocUnsafe(5 + message.length);
+    frame.writeUInt8(0, 0);
+    frame.writeUInt32BE(message.length, 1);
+    message.copy(frame, 5);
+    return frame;
+  });
+  const session = http2.connect(`http://${address}`);
+  let n = 0;
+  return {
+    check: () =>
+      new Promise<number>((resolve, reject) => {
+        const stream = session.request({ ':method': 'POST', ':path': CHECK_PATH, 'content-type': 'application/grpc', te: 'trailers' });
+        const chunks: Buffer[] = [];
+        let grpcStatus: string | undefined;
+        stream.on('response', (headers) => {
+          // Trailers-only responses carry grpc-status in the headers.
+          const status = headers['grpc-status'];
+          if (typeof status === 'string') grpcStatus = status;
+        });
+        stream.on('trailers', (trailers) => {
+          const status = trailers['grpc-status'];
+          if (typeof status === 'string') grpcStatus = status;
+        });
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('error', reject);
+        stream.on('close', () => {
+          if (grpcStatus !== '0') {
+            reject(new Error(`grpc-status ${grpcStatus ?? 'missing'}`));
+            return;
+          }
+          const payload = Buffer.concat(chunks);
+          const response = method.responseDeserialize(payload.subarray(5)) as DecodedCheckResponse;
+          resolve(response.status.code);
+        });
+        stream.end(frames[n++ % frames.length]);
+      }),
+    close: () => session.close(),
+  };
+}
+
 interface ServerHandle {
   readonly address: string;
   readonly kind: GrpcCheckBenchResult['server'];
@@ -161,28 +236,34 @@ export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Pr
   const bodyBytes = options.bodyBytes ?? 2_048;
   const body = toolsCallBody(bodyBytes);
   const server = await startServer(options);
-  const client: CheckClient = connectCheckClient(server.address);
+  const clientKind = options.client ?? 'http2';
+  const client = clientKind === 'grpc-js' ? grpcJsClient(server.address, body) : http2Client(server.address, body);
+  /** From the scheduled send time (includes any wait before sending: coordinated omission). */
   const latencies: number[] = [];
+  /** From the actual send to the response (what one call costs once sent). */
+  const serviceTimes: number[] = [];
   let errors = 0;
   let allowed = 0;
   let denied = 0;
-  let n = 0;
 
   const send = async (scheduledAt: number): Promise<void> => {
+    const sentAt = performance.now();
     try {
-      const r = await client.check(envoyCheckRequest(body, n++), 10_000);
-      if (r.status.code === 0) allowed++;
+      if ((await client.check()) === 0) allowed++;
       else denied++;
     } catch {
       errors++;
     }
-    latencies.push(performance.now() - scheduledAt);
+    const done = performance.now();
+    latencies.push(done - scheduledAt);
+    serviceTimes.push(done - sentAt);
   };
 
   try {
     // Warm up the channel, the JIT and the server.
     for (let i = 0; i < 200; i++) await send(performance.now());
     latencies.length = 0;
+    serviceTimes.length = 0;
     errors = allowed = denied = 0;
 
     const started = performance.now();
@@ -210,9 +291,11 @@ export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Pr
     }
     const elapsedSeconds = (performance.now() - started) / 1000;
     const sorted = Float64Array.from(latencies).sort();
+    const service = Float64Array.from(serviceTimes).sort();
     return {
       mode: options.max === true ? 'max' : 'rate',
       server: server.kind,
+      client: clientKind,
       targetRate: options.max === true ? undefined : rate,
       durationSeconds: Number(elapsedSeconds.toFixed(2)),
       bodyBytes: body.length,
@@ -225,6 +308,8 @@ export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Pr
       p90Ms: Number(percentile(sorted, 90).toFixed(3)),
       p99Ms: Number(percentile(sorted, 99).toFixed(3)),
       maxMs: Number((sorted[sorted.length - 1] ?? NaN).toFixed(3)),
+      serviceP50Ms: Number(percentile(service, 50).toFixed(3)),
+      serviceP99Ms: Number(percentile(service, 99).toFixed(3)),
     };
   } finally {
     client.close();
@@ -243,6 +328,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       'decide-module': { type: 'string' },
       target: { type: 'string' },
       'body-bytes': { type: 'string', default: '2048' },
+      client: { type: 'string', default: 'http2' },
     },
   });
   const result = await runGrpcCheckBench({
@@ -251,6 +337,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     max: values.max,
     concurrency: Number(values.concurrency),
     bodyBytes: Number(values['body-bytes']),
+    client: values.client === 'grpc-js' ? 'grpc-js' : 'http2',
     ...(values.target !== undefined ? { target: values.target } : {}),
     ...(values['in-process'] ? { decide: parseAndAllow } : {}),
     ...(values['decide-module'] !== undefined ? { decideModule: values['decide-module'] } : {}),
