@@ -91,9 +91,13 @@ describe('CEL rules and their TypeScript equivalents', () => {
       holds: [{ kind: 'url', schemes: ['https'] }, { kind: 'path' }],
       fails: [{ kind: 'path', schemes: ['https'] }],
     },
-    'allow and deny apply only to kind path or url': {
-      holds: [{ kind: 'path', allow: ['/a/**'] }, { kind: 'url', deny: ['x'] }, { kind: 'text' }],
-      fails: [{ kind: 'text', allow: ['x'] }, { kind: 'sql', deny: ['x'] }],
+    'allow applies only to kind path or url': {
+      holds: [{ kind: 'path', allow: ['/a/**'] }, { kind: 'url', allow: ['x'] }, { kind: 'text', deny: ['x'] }],
+      fails: [{ kind: 'text', allow: ['x'] }],
+    },
+    'deny applies only to kind path or url': {
+      holds: [{ kind: 'path', deny: ['/a/**'] }, { kind: 'url', deny: ['x'] }, { kind: 'text', allow: ['x'] }],
+      fails: [{ kind: 'sql', deny: ['x'] }],
     },
     'definition.name must equal the rule name (or be omitted)': {
       holds: [{ name: 'a' }, { name: 'a', definition: {} }, { name: 'a', definition: { name: 'a' } }],

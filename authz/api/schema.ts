@@ -386,9 +386,14 @@ const argumentRuleSchema: SchemaNode = object(
         fieldPath: '.schemes',
       },
       {
-        rule: "(!has(self.allow) && !has(self.deny)) || self.kind == 'path' || self.kind == 'url'",
-        message: 'allow and deny apply only to kind path or url',
+        rule: "!has(self.allow) || self.kind == 'path' || self.kind == 'url'",
+        message: 'allow applies only to kind path or url',
         fieldPath: '.allow',
+      },
+      {
+        rule: "!has(self.deny) || self.kind == 'path' || self.kind == 'url'",
+        message: 'deny applies only to kind path or url',
+        fieldPath: '.deny',
       },
     ],
   },

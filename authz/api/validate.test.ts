@@ -333,6 +333,7 @@ describe('cross-field rules (the CRD CEL rules, enforced in standalone mode too)
                 a: { kind: 'path', sql: { readOnly: true } },
                 b: { kind: 'text', allow: ['x'] },
                 c: { kind: 'url', schemes: ['https'], allow: ['*.example.com'] },
+                d: { kind: 'identifier', deny: ['root'] },
               },
             },
           ],
@@ -341,7 +342,8 @@ describe('cross-field rules (the CRD CEL rules, enforced in standalone mode too)
     );
     expect(errors).toEqual([
       { path: 'spec.tools.rules[0].arguments.a.sql', message: 'sql options apply only to kind sql or sql-fragment' },
-      { path: 'spec.tools.rules[0].arguments.b.allow', message: 'allow and deny apply only to kind path or url' },
+      { path: 'spec.tools.rules[0].arguments.b.allow', message: 'allow applies only to kind path or url' },
+      { path: 'spec.tools.rules[0].arguments.d.deny', message: 'deny applies only to kind path or url' },
     ]);
   });
 

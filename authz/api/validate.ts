@@ -116,8 +116,8 @@ export const CEL_EQUIVALENTS: Readonly<Record<string, (self: Node) => boolean>> 
   'commands apply only to kind command or shell': (self) =>
     self.commands === undefined || self.kind === 'command' || self.kind === 'shell',
   'schemes apply only to kind url': (self) => self.schemes === undefined || self.kind === 'url',
-  'allow and deny apply only to kind path or url': (self) =>
-    (self.allow === undefined && self.deny === undefined) || self.kind === 'path' || self.kind === 'url',
+  'allow applies only to kind path or url': (self) => self.allow === undefined || self.kind === 'path' || self.kind === 'url',
+  'deny applies only to kind path or url': (self) => self.deny === undefined || self.kind === 'path' || self.kind === 'url',
   'definition.name must equal the rule name (or be omitted)': (self) =>
     !isRecord(self.definition) || self.definition.name === undefined || self.definition.name === self.name,
   'detector burst needs factor': (self) => self.detector !== 'burst' || self.factor !== undefined,

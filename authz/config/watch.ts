@@ -142,8 +142,7 @@ export async function watchManifests(
     }, intervalMs);
   }
 
-  await reload();
-
+  // Watch first, then load: a change during the first load is not lost.
   if (options.fsEvents !== false) {
     try {
       const isDirectory = (await stat(path).catch(() => undefined))?.isDirectory() === true;
@@ -165,6 +164,7 @@ export async function watchManifests(
     }
   }
   if (options.pollMs !== undefined || options.fsEvents === false) startPolling(options.pollMs ?? DEFAULT_POLL_MS);
+  await reload();
 
   return {
     current: () => good,
