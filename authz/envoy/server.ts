@@ -37,9 +37,32 @@ export interface AuthzServerOptions {
   readonly jwtPayloadKey?: string;
   /** Health at start: true (SERVING) unless the caller has no configuration yet. */
   readonly serving?: boolean;
+  /**
+   * Deny (internal-error) when decide has not answered within this many milliseconds, so a
+   * stuck store yields our JSON-RPC denial rather than Envoy's bare timeout 403. Keep it
+   * below the ext_authz filter's `timeout`. Default: no limit of our own.
+   */
+  readonly decideTimeoutMs?: number;
   /** Server keepalive pings, so dead Envoy connections are noticed. */
   readonly keepaliveTimeMs?: number;
   readonly keepaliveTimeoutMs?: number;
+}
+
+function withDeadline(result: Verdict | Promise<Verdict>, timeoutMs: number | undefined): Verdict | Promise<Verdict> {
+  if (timeoutMs === undefined || !(result instanceof Promise)) return result;
+  return new Promise<Verdict>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`decide did not answer within ${timeoutMs} ms`)), timeoutMs);
+    result.then(
+      (verdict) => {
+        clearTimeout(timer);
+        resolve(verdict);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }
 
 export interface AuthzServer {
@@ -66,7 +89,7 @@ export async function startAuthzServer(options: AuthzServerOptions): Promise<Aut
     let request: WardenRequest | undefined;
     try {
       request = toWardenRequest(check, clock(), requestOptions);
-      const verdict = await decide(request);
+      const verdict = await withDeadline(decide(request), options.decideTimeoutMs);
       if (typeof verdict !== 'object' || verdict === null || typeof verdict.allowed !== 'boolean') {
         throw new TypeError('decide returned something that is not a Verdict');
       }

@@ -215,6 +215,24 @@ describe('ext_authz Check over gRPC', () => {
   });
 });
 
+describe('decide deadline', () => {
+  it('denies with internal-error when decide does not answer in time', async () => {
+    const logger = createLogger({ level: 'silent' });
+    const slow = await startAuthzServer({ listen: '127.0.0.1:0', decide: () => new Promise<Verdict>(() => undefined), logger, decideTimeoutMs: 50 });
+    const slowClient = connectCheckClient(`127.0.0.1:${slow.port}`);
+    try {
+      const started = Date.now();
+      const r = await slowClient.check(checkRequest(toolsCall(1, 'read_file', {})), 2_000);
+      expect(Date.now() - started).toBeLessThan(1_500);
+      expect(r.status.code).toBe(7);
+      expect(deniedBody(r)).toMatchObject({ error: { code: -32603, data: { rule: 'internal-error' } } });
+    } finally {
+      slowClient.close();
+      await slow.close(100);
+    }
+  });
+});
+
 describe('grpc.health.v1 over gRPC', () => {
   it('reports SERVING once started, NOT_SERVING without config, and streams changes', async () => {
     expect(await client.health()).toBe('SERVING');
