@@ -10,9 +10,12 @@ import { stringify } from 'yaml';
 import { toolDigest } from '../../authz/api/digest.js';
 import type { ArgumentRule, MCPServer, ToolDefinition } from '../../authz/api/types.js';
 
-/** tools/list of a live server, as the official client sees it (every page). */
+/**
+ * tools/list of a live server, as the official client sees it (every page). Some servers
+ * list tools only to clients that declare sampling or elicitation, so discovery declares both.
+ */
 export async function listLiveTools(url: string): Promise<ToolDefinition[]> {
-  const client = new Client({ name: 'mcp-warden-discovery', version: '1.0.0' });
+  const client = new Client({ name: 'mcp-warden-discovery', version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: {}, roots: {} } });
   await client.connect(new StreamableHTTPClientTransport(new URL(url)));
   try {
     const tools: ToolDefinition[] = [];
