@@ -267,7 +267,20 @@ function definitionErrors(definition: ToolDefinition, at: string): FieldError[] 
   return errors;
 }
 
+/** Results by schema text: a reload re-checks the same pinned schemas, and compiling is the slow part. */
+const schemaProblemCache = new Map<string, string | undefined>();
+const SCHEMA_PROBLEM_CACHE_SIZE = 4096;
+
 function jsonSchemaProblem(schema: Record<string, unknown>): string | undefined {
+  const key = JSON.stringify(schema);
+  if (schemaProblemCache.has(key)) return schemaProblemCache.get(key);
+  const problem = uncachedJsonSchemaProblem(schema);
+  if (schemaProblemCache.size >= SCHEMA_PROBLEM_CACHE_SIZE) schemaProblemCache.clear();
+  schemaProblemCache.set(key, problem);
+  return problem;
+}
+
+function uncachedJsonSchemaProblem(schema: Record<string, unknown>): string | undefined {
   schemaCompilers ??= (() => {
     const draft7 = new Ajv({ strict: false, allErrors: true });
     const draft2020 = new Ajv2020({ strict: false, allErrors: true });
