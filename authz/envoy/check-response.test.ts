@@ -11,7 +11,7 @@ interface Decoded {
   status: { code: number };
   http_response: 'ok_response' | 'denied_response';
   denied_response?: { status: { code: string }; headers: DecodedHeader[]; body: string };
-  ok_response?: { headers: DecodedHeader[]; response_headers_to_add: DecodedHeader[] };
+  ok_response?: { headers: DecodedHeader[]; headers_to_remove: string[]; response_headers_to_add: DecodedHeader[] };
 }
 
 /** What Envoy receives: the response encoded with the real proto and decoded again. */
@@ -140,6 +140,12 @@ describe('toCheckResponse, allows', () => {
     expect(r.http_response).toBe('ok_response');
     expect(r.ok_response?.headers).toEqual([]);
     expect(r.ok_response?.response_headers_to_add).toEqual([]);
+  });
+
+  it('strips a client-sent session header when there is no session to pass on', () => {
+    expect(asEnvoySeesIt(verdict({})).ok_response?.headers_to_remove).toEqual(['x-mcp-warden-session']);
+    expect(asEnvoySeesIt(verdict({ warnings: [deny('behavior', 'burst', 'throttle', ErrorCode.Throttled, 'b', { warnOnly: true })] })).ok_response?.headers_to_remove).toEqual(['x-mcp-warden-session']);
+    expect(asEnvoySeesIt(verdict({ sessionId: 's-1' })).ok_response?.headers_to_remove).toEqual([]);
   });
 
   it('passes the session upstream, replacing any client-sent value', () => {

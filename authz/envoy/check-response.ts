@@ -27,6 +27,8 @@ export interface ProtoHeaderValueOption {
 
 export interface OkHttpResponse {
   headers: ProtoHeaderValueOption[];
+  /** Request headers Envoy strips before forwarding upstream. */
+  headers_to_remove: string[];
   response_headers_to_add: ProtoHeaderValueOption[];
 }
 
@@ -41,9 +43,16 @@ export type CheckResponse =
   | { status: { code: typeof GrpcCode.OK; message: string }; ok_response: OkHttpResponse }
   | { status: { code: typeof GrpcCode.PERMISSION_DENIED; message: string }; denied_response: DeniedHttpResponse };
 
+/**
+ * Upstream trusts x-mcp-warden-session as ours: when we have no session to set, a value the
+ * client sent must not reach it either.
+ */
+const STRIP_SESSION: string[] = [SESSION_HEADER];
+Object.freeze(STRIP_SESSION);
+
 const PLAIN_ALLOW: CheckResponse = Object.freeze({
   status: Object.freeze({ code: GrpcCode.OK, message: '' }),
-  ok_response: Object.freeze({ headers: [], response_headers_to_add: [] }),
+  ok_response: Object.freeze({ headers: [], headers_to_remove: STRIP_SESSION, response_headers_to_add: [] }),
 }) as CheckResponse;
 
 export function toCheckResponse(verdict: Verdict): CheckResponse {
@@ -55,11 +64,15 @@ function allowResponse(verdict: Verdict): CheckResponse {
   const session = verdict.sessionId;
   const warnings = verdict.warnings;
   if ((session === undefined || session === '') && warnings.length === 0) return PLAIN_ALLOW;
-  const headers = session === undefined || session === '' ? [] : [header(SESSION_HEADER, session)];
+  const known = session !== undefined && session !== '';
   const responseHeaders = warnings.length === 0 ? [] : [header(WARNING_HEADER, warningRules(warnings))];
   return {
     status: { code: GrpcCode.OK, message: '' },
-    ok_response: { headers, response_headers_to_add: responseHeaders },
+    ok_response: {
+      headers: known ? [header(SESSION_HEADER, session)] : [],
+      headers_to_remove: known ? [] : STRIP_SESSION,
+      response_headers_to_add: responseHeaders,
+    },
   };
 }
 
