@@ -23,9 +23,11 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
   CreateMessageRequestSchema,
@@ -55,6 +57,7 @@ export interface McpFixture {
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/mcp');
 const SDK_SOURCE = 'captured: @modelcontextprotocol/sdk 1.32.2 Client + StreamableHTTPClientTransport → McpServer + StreamableHTTPServerTransport';
+const SSE_SOURCE = 'captured: @modelcontextprotocol/sdk 1.32.2 Client + SSEClientTransport (HTTP+SSE, 2024-11-05) → McpServer + SSEServerTransport';
 const SESSION_REVISIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'] as const;
 
 function buildServer(): McpServer {
@@ -126,11 +129,16 @@ function labelOf(method: string, body: string): string {
   return 'post';
 }
 
-async function capture(revision: string): Promise<McpFixture[]> {
-  const fixtures: McpFixture[] = [];
-  const transports = new Map<string, StreamableHTTPServerTransport>();
+type Transport = 'streamable-http' | 'sse';
 
-  const recorder = http.createServer((req, res) => {
+/** Reads, records (rewriting the initialize version when needed) and hands on each request. */
+function recordingServer(
+  revision: string,
+  source: string,
+  fixtures: McpFixture[],
+  route: (req: http.IncomingMessage, res: http.ServerResponse, parsed: unknown) => Promise<void>,
+): http.Server {
+  return http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -152,28 +160,11 @@ async function capture(revision: string): Promise<McpFixture[]> {
         fixtures.push({
           revision,
           label: labelOf(method, body),
-          source: SDK_SOURCE,
+          source,
           ...(rewritten !== undefined ? { rewritten } : {}),
           request: { method, path: req.url ?? '/mcp', headers, body },
         });
-
-        const sessionId = req.headers['mcp-session-id'];
-        let transport = typeof sessionId === 'string' ? transports.get(sessionId) : undefined;
-        if (transport === undefined && init?.method === 'initialize') {
-          const created = new StreamableHTTPServerTransport({
-            sessionIdGenerator: () => randomUUID(),
-            onsessioninitialized: (id) => {
-              transports.set(id, created);
-            },
-          });
-          transport = created;
-          await buildServer().connect(created);
-        }
-        if (transport === undefined) {
-          res.writeHead(404).end();
-          return;
-        }
-        await transport.handleRequest(req, res, parsed);
+        await route(req, res, parsed);
       })().catch((err: unknown) => {
         console.error(err);
         if (!res.headersSent) res.writeHead(500);
@@ -181,6 +172,65 @@ async function capture(revision: string): Promise<McpFixture[]> {
       });
     });
   });
+}
+
+function streamableRoute(): { route: Parameters<typeof recordingServer>[3]; close: () => Promise<void> } {
+  const transports = new Map<string, StreamableHTTPServerTransport>();
+  return {
+    route: async (req, res, parsed) => {
+      const sessionId = req.headers['mcp-session-id'];
+      let transport = typeof sessionId === 'string' ? transports.get(sessionId) : undefined;
+      if (transport === undefined && (parsed as { method?: string } | undefined)?.method === 'initialize') {
+        const created = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (id) => {
+            transports.set(id, created);
+          },
+        });
+        transport = created;
+        await buildServer().connect(created);
+      }
+      if (transport === undefined) {
+        res.writeHead(404).end();
+        return;
+      }
+      await transport.handleRequest(req, res, parsed);
+    },
+    close: async () => {
+      for (const t of transports.values()) await t.close();
+    },
+  };
+}
+
+/** 2024-11-05 HTTP+SSE: GET /sse opens the stream and announces /messages?sessionId=…; POSTs go there. */
+function sseRoute(): { route: Parameters<typeof recordingServer>[3]; close: () => Promise<void> } {
+  const transports = new Map<string, SSEServerTransport>();
+  return {
+    route: async (req, res, parsed) => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (req.method === 'GET' && url.pathname === '/sse') {
+        const transport = new SSEServerTransport('/messages', res);
+        transports.set(transport.sessionId, transport);
+        await buildServer().connect(transport);
+        return;
+      }
+      const transport = transports.get(url.searchParams.get('sessionId') ?? '');
+      if (req.method !== 'POST' || transport === undefined) {
+        res.writeHead(404).end();
+        return;
+      }
+      await transport.handlePostMessage(req, res, parsed);
+    },
+    close: async () => {
+      for (const t of transports.values()) await t.close();
+    },
+  };
+}
+
+async function capture(revision: string, kind: Transport): Promise<McpFixture[]> {
+  const fixtures: McpFixture[] = [];
+  const { route, close } = kind === 'sse' ? sseRoute() : streamableRoute();
+  const recorder = recordingServer(revision, kind === 'sse' ? SSE_SOURCE : SDK_SOURCE, fixtures, route);
   await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
   const { port } = recorder.address() as AddressInfo;
 
@@ -195,7 +245,8 @@ async function capture(revision: string): Promise<McpFixture[]> {
   }));
   client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept' as const, content: { confirm: true } }));
   client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: 'file:///data/public', name: 'public' }] }));
-  const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`));
+  const streamable = kind === 'streamable-http' ? new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)) : undefined;
+  const transport = streamable ?? new SSEClientTransport(new URL(`http://127.0.0.1:${port}/sse`));
 
   await client.connect(transport);
   // The GET stream opens after notifications/initialized; give it a moment to be recorded.
@@ -220,9 +271,9 @@ async function capture(revision: string): Promise<McpFixture[]> {
   abort.abort('capture: cancelling');
   await slow;
   await new Promise((resolve) => setTimeout(resolve, 100));
-  await transport.terminateSession();
+  await streamable?.terminateSession();
   await client.close();
-  for (const t of transports.values()) await t.close();
+  await close();
   recorder.closeAllConnections();
   await new Promise((resolve) => recorder.close(resolve));
   return fixtures;
@@ -323,9 +374,11 @@ async function writeFixtures(revision: string, fixtures: readonly McpFixture[]):
 
 async function main(): Promise<void> {
   for (const revision of SESSION_REVISIONS) {
-    const fixtures = await capture(revision);
+    const fixtures = await capture(revision, 'streamable-http');
+    // 2024-11-05's own transport is HTTP+SSE; clients of that era still use it.
+    const legacy = revision === '2024-11-05' ? (await capture(revision, 'sse')).map((f) => ({ ...f, label: `sse-${f.label}` })) : [];
     const extra = revision === '2025-03-26' ? batchFixtures() : [];
-    await writeFixtures(revision, [...fixtures, ...extra]);
+    await writeFixtures(revision, [...fixtures, ...legacy, ...extra]);
   }
   await writeFixtures('2026-07-28', statelessFixtures());
 }
