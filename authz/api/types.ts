@@ -155,7 +155,13 @@ export interface SessionSpec {
   onMismatch: 'Deny' | 'Suspend';
   maxLifetime: string;
   idleTimeout: string;
-  requestIds: { onReplay: 'Deny' | 'Warn' | 'Off'; reorderWindow: number; onGap?: 'Deny' | 'Warn' | 'Off' };
+  requestIds: {
+    onReplay: 'Deny' | 'Warn' | 'Off';
+    reorderWindow: number;
+    onGap?: 'Deny' | 'Warn' | 'Off';
+    /** Sessions without Mcp-Session-Id (stateless revision): how long an id+message is remembered (default 5m). */
+    replayWindow?: string;
+  };
   impossibleTravel?: { minInterval: string; action?: 'Deny' | 'Suspend' | 'Warn' };
   onStoreUnavailable?: 'FailClosed' | 'FailOpen';
 }

@@ -1,0 +1,34 @@
+/** Builds the StateStore the service runs with, from command-line / config options. */
+import { MemoryStateStore } from './memory-store.js';
+import { createRedisClient, RedisStateStore } from './redis-store.js';
+import type { StateStore } from './store.js';
+
+export interface StoreOptions {
+  /** `redis://…` or `rediss://…`; without it the store is in-process memory. */
+  readonly redisUrl?: string;
+  readonly redisTls?: boolean;
+  readonly redisPassword?: string;
+  readonly redisCluster?: boolean;
+  /** Per-command timeout for Redis (default 50 ms). */
+  readonly redisCommandTimeoutMs?: number;
+  /** How long start-up waits for Redis before serving (checks fail per policy until it is up). */
+  readonly redisConnectWaitMs?: number;
+  /** Cap on tracked sessions for the memory store (default 100,000). */
+  readonly memoryMaxSessions?: number;
+}
+
+export async function createStoreFromOptions(opts: StoreOptions = {}): Promise<StateStore> {
+  if (opts.redisUrl === undefined || opts.redisUrl === '') {
+    return new MemoryStateStore(opts.memoryMaxSessions !== undefined ? { maxSessions: opts.memoryMaxSessions } : {});
+  }
+  const client = createRedisClient({
+    url: opts.redisUrl,
+    ...(opts.redisTls !== undefined ? { tls: opts.redisTls } : {}),
+    ...(opts.redisPassword !== undefined ? { password: opts.redisPassword } : {}),
+    ...(opts.redisCluster !== undefined ? { cluster: opts.redisCluster } : {}),
+    ...(opts.redisCommandTimeoutMs !== undefined ? { commandTimeoutMs: opts.redisCommandTimeoutMs } : {}),
+  });
+  const store = new RedisStateStore(client);
+  await store.ready(opts.redisConnectWaitMs ?? 2_000);
+  return store;
+}
