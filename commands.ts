@@ -9,6 +9,10 @@ const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcomm
     summary: 'authz --config PATH --listen HOST:PORT [--metrics-listen HOST:PORT]  run the ext_authz gRPC service',
     load: async () => (await import('./authz/main.js')).runAuthzCommand,
   },
+  operator: {
+    summary: 'operator [--kubeconfig PATH] [--namespace NS] [--leader-elect]  run the Kubernetes operator (webhook, discovery, status)',
+    load: async () => (await import('./operator/main.js')).runOperatorCommand,
+  },
   'policy validate': {
     summary: 'policy validate FILE|DIR…  check MCPServer/MCPPolicy manifests (exit 1 on errors, 2 if unreadable)',
     load: async () => (await import('./authz/config/policy-validate-command.js')).runPolicyValidateCommand,

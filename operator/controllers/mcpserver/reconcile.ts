@@ -172,7 +172,8 @@ export function makeMCPServerReconciler(deps: MCPServerReconcilerDeps): (key: st
       }),
       now(),
     );
-    const status = { observedGeneration: generation, conditions, ...(live !== undefined ? { tools } : {}) };
+    const driftedTools = tools.filter((t) => t.state === 'Drifted').length;
+    const status = { observedGeneration: generation, conditions, driftedTools, ...(live !== undefined ? { tools } : {}) };
     await writeStatus(raw, previousStatus, status);
 
     const before = new Map((previousStatus.tools ?? []).map((t) => [t.name, t]));

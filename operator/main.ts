@@ -1,0 +1,111 @@
+/**
+ * `mcp-warden operator [--kubeconfig PATH] [--namespace NS] [--leader-elect] …`: parses the
+ * command line, starts the operator, and stops it cleanly on SIGINT/SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { loadKubeConfig, KubeClient } from './runtime/kube-client.js';
+import { startOperator, type WebhookOptions } from './operator.js';
+import type { WebhookEndpoint } from './webhook/configuration.js';
+
+const USAGE = `usage: mcp-warden operator [--kubeconfig PATH] [--namespace NS] [--leader-elect]
+  [--operator-namespace NS] [--authz-address HOST:PORT] [--envoy-image IMAGE]
+  [--webhook-listen HOST:PORT] [--webhook-service NS/NAME[:PORT] | --webhook-url URL | --no-webhook]
+  [--webhook-failure-policy Fail|Ignore] [--log-level LEVEL]
+`;
+
+function hostPort(value: string, flag: string): { host: string; port: number } {
+  const i = value.lastIndexOf(':');
+  const port = Number(value.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag}: expected HOST:PORT, got '${value}'`);
+  return { host: value.slice(0, i).replace(/^\[|\]$/g, ''), port };
+}
+
+export async function runOperatorCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string' },
+        'leader-elect': { type: 'boolean', default: false },
+        'operator-namespace': { type: 'string', default: process.env.POD_NAMESPACE ?? 'mcp-warden' },
+        'authz-address': { type: 'string' },
+        'envoy-image': { type: 'string' },
+        'webhook-listen': { type: 'string', default: '0.0.0.0:9443' },
+        'webhook-service': { type: 'string', default: 'mcp-warden/mcp-warden-webhook:443' },
+        'webhook-url': { type: 'string' },
+        'no-webhook': { type: 'boolean', default: false },
+        'webhook-failure-policy': { type: 'string', default: 'Fail' },
+        'log-level': { type: 'string', default: 'info' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`mcp-warden operator: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const failurePolicy = values['webhook-failure-policy'];
+  if (failurePolicy !== 'Fail' && failurePolicy !== 'Ignore') {
+    process.stderr.write(`mcp-warden operator: --webhook-failure-policy must be Fail or Ignore\n`);
+    return 2;
+  }
+  const operatorNamespace = values['operator-namespace'];
+  const logger = pino({ name: 'mcp-warden-operator', level: values['log-level'] });
+  let webhook: WebhookOptions | undefined;
+  try {
+    if (!values['no-webhook']) {
+      const listen = hostPort(values['webhook-listen'], '--webhook-listen');
+      let endpoint: WebhookEndpoint;
+      let hosts: string[];
+      if (values['webhook-url'] !== undefined) {
+        const url = new URL(values['webhook-url']);
+        endpoint = { url: url.toString() };
+        hosts = [url.hostname.replace(/^\[|\]$/g, '')];
+      } else {
+        const m = /^([a-z0-9-]+)\/([a-z0-9-]+)(?::(\d+))?$/.exec(values['webhook-service']);
+        if (m === null) throw new Error(`--webhook-service: expected NAMESPACE/NAME[:PORT], got '${values['webhook-service']}'`);
+        const [, namespace = '', name = '', port = '443'] = m;
+        endpoint = { service: { namespace, name, port: Number(port) } };
+        hosts = [`${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`];
+      }
+      webhook = {
+        listenHost: listen.host,
+        listenPort: listen.port,
+        endpoint,
+        hosts,
+        configurationName: 'mcp-warden-sidecar-injector',
+        secretName: 'mcp-warden-webhook-tls',
+        failurePolicy,
+      };
+    }
+    const authz = hostPort(values['authz-address'] ?? `mcp-warden-authz.${operatorNamespace}.svc:9191`, '--authz-address');
+    const client = new KubeClient(loadKubeConfig(values.kubeconfig));
+    const operator = await startOperator({
+      client,
+      logger,
+      ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
+      operatorNamespace,
+      leaderElect: values['leader-elect'],
+      authzAddress: authz,
+      ...(values['envoy-image'] !== undefined ? { envoyImage: values['envoy-image'] } : {}),
+      ...(webhook !== undefined ? { webhook } : {}),
+    });
+    logger.info({ namespace: values.namespace ?? '(all)', webhookPort: operator.webhookPort, leaderElect: values['leader-elect'] }, 'operator started');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await operator.stop();
+    return 0;
+  } catch (err) {
+    logger.error({ err: err instanceof Error ? err.message : String(err) }, 'operator failed');
+    return 1;
+  }
+}
