@@ -600,6 +600,10 @@ export const mcpPolicySpecSchema: SchemaNode = object(
               maximum: 4096,
             }),
             onGap: enumField(['Deny', 'Warn', 'Off'], 'What a missing or non-monotonic numeric id does.', 'Warn'),
+            replayWindow: duration(
+              'Sessions without Mcp-Session-Id (stateless revision): how long a request id and message are remembered for replay detection.',
+              '5m',
+            ),
           },
           { default: {} },
         ),

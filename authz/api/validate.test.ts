@@ -54,7 +54,7 @@ describe('defaults (from the schema)', () => {
       onMismatch: 'Deny',
       maxLifetime: '24h',
       idleTimeout: '2h',
-      requestIds: { onReplay: 'Deny', reorderWindow: 32, onGap: 'Warn' },
+      requestIds: { onReplay: 'Deny', reorderWindow: 32, onGap: 'Warn', replayWindow: '5m' },
       onStoreUnavailable: 'FailClosed',
     });
     expect(spec.behavior).toEqual([
@@ -79,7 +79,7 @@ describe('defaults (from the schema)', () => {
     expect(spec.mode).toBe('Audit');
     expect(spec.protocol.maxBodyBytes).toBe(2048);
     expect(spec.protocol.maxDepth).toBe(64);
-    expect(spec.session.requestIds).toEqual({ onReplay: 'Deny', reorderWindow: 8, onGap: 'Warn' });
+    expect(spec.session.requestIds).toEqual({ onReplay: 'Deny', reorderWindow: 8, onGap: 'Warn', replayWindow: '5m' });
     expect(spec.behavior).toEqual([{ detector: 'rate', threshold: 5, window: '1s', action: 'Deny', scope: 'session' }]);
     expect(spec.tools.rules[0]?.action).toBe('Allow');
   });

@@ -112,7 +112,7 @@ describe('examples/', () => {
     const kinds = Object.fromEntries(rules.flatMap((r) => Object.entries(r.arguments ?? {}).map(([arg, a]) => [`${r.name}.${arg}`, a.kind])));
     expect(kinds).toEqual({ 'read_file.path': 'path', 'run_backup.filename': 'shell', 'query.sql': 'sql' });
     expect(rules.find((r) => r.name === 'query')?.arguments?.sql?.sql?.readOnly).toBe(true);
-    const minimal = result.policies.find((p) => p.metadata.name === 'minimal');
+    const minimal = result.policies.find((p) => p.metadata.name === 'minimal-example');
     expect(minimal?.spec.behavior).toHaveLength(3);
   });
 });
