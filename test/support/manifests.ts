@@ -113,10 +113,12 @@ export async function writeManifests(dir: string, file: string, docs: readonly u
   return path;
 }
 
-/** Argument rules for the sample server's tools (what examples/demo.yaml also says). */
+/**
+ * Argument rules for the sample server's tools: those of examples/demo.yaml, with read_file
+ * narrowed to `public/` so a test can show an allowlist refusing a path without `../`.
+ */
 export const SAMPLE_ARGUMENT_RULES: Readonly<Record<string, Readonly<Record<string, ArgumentRule>>>> = {
-  read_file: { path: { kind: 'path', allow: ['/data/public/**'] } },
+  read_file: { path: { kind: 'path', allow: ['public/**'] } },
   run_backup: { filename: { kind: 'shell' } },
   query: { sql: { kind: 'sql', sql: { readOnly: true } } },
-  get_user: { id: { kind: 'sql-fragment' } },
 };

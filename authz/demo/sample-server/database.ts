@@ -9,15 +9,15 @@ export const PAGE_SIZE = 10;
 
 const SEED = `
 CREATE TABLE customers (id integer PRIMARY KEY, name text NOT NULL, country text NOT NULL, balance numeric(12,2) NOT NULL);
-CREATE TABLE users (id text PRIMARY KEY, name text NOT NULL, email text NOT NULL, role text NOT NULL);
+CREATE TABLE users (id integer PRIMARY KEY, name text NOT NULL, email text NOT NULL, role text NOT NULL);
 INSERT INTO customers
   SELECT n, 'Customer ' || n, (ARRAY['NL','DE','FR','US','JP'])[1 + n % 5], (n * 137.5)::numeric(12,2)
   FROM generate_series(1, ${CUSTOMER_COUNT}) AS n;
 INSERT INTO users VALUES
-  ('u-1001', 'Ada Lovelace', 'ada@example.com', 'analyst'),
-  ('u-1002', 'Grace Hopper', 'grace@example.com', 'admin'),
-  ('u-1003', 'Alan Turing', 'alan@example.com', 'analyst'),
-  ('u-1004', 'Edsger Dijkstra', 'edsger@example.com', 'viewer');
+  (1, 'Ada Lovelace', 'ada@example.com', 'analyst'),
+  (2, 'Grace Hopper', 'grace@example.com', 'admin'),
+  (3, 'Alan Turing', 'alan@example.com', 'analyst'),
+  (4, 'Edsger Dijkstra', 'edsger@example.com', 'viewer');
 `;
 
 export async function openSampleDatabase(): Promise<PGlite> {
