@@ -34,3 +34,8 @@ process.stdout.write(`PORT ${server.port}\n`);
 const stop = (): void => void server.close(1_000).then(() => process.exit(0));
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
+// When the benchmark that spawned us dies, our stdin pipe closes: do not outlive it.
+if (!process.stdin.isTTY) {
+  process.stdin.on('end', stop);
+  process.stdin.resume();
+}

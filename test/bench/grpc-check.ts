@@ -151,7 +151,17 @@ function http2Client(address: string, body: Buffer): LoadClient {
     message.copy(frame, 5);
     return frame;
   });
-  const session = http2.connect(`http://${address}`);
+  let closing = false;
+  let session = connect();
+  function connect(): http2.ClientHttp2Session {
+    const s = http2.connect(`http://${address}`);
+    // A dropped connection fails the calls in flight (counted as errors); the next call reconnects.
+    s.on('error', (err: Error) => process.stderr.write(`grpc-check: connection error: ${err.message}\n`));
+    s.on('close', () => {
+      if (session === s && !closing) session = connect();
+    });
+    return s;
+  }
   let n = 0;
   return {
     check: () =>
@@ -181,7 +191,10 @@ function http2Client(address: string, body: Buffer): LoadClient {
         });
         stream.end(frames[n++ % frames.length]);
       }),
-    close: () => session.close(),
+    close: () => {
+      closing = true;
+      session.close();
+    },
   };
 }
 
@@ -204,7 +217,7 @@ async function startServer(options: GrpcCheckBenchOptions): Promise<ServerHandle
   }
   const script = fileURLToPath(new URL('./grpc-check-server.ts', import.meta.url));
   const args = ['--import', 'tsx', script, ...(options.decideModule !== undefined ? ['--decide-module', options.decideModule] : [])];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {

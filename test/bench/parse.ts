@@ -44,3 +44,18 @@ rate('JSON.parse(TextDecoder(bytes))', n, () => JSON.parse(new TextDecoder().dec
 const ours = rate('parseBody(bytes)', n, () => parseBody(body, limits));
 rate('parseBody(text)', n, () => parseBody(text, limits));
 console.log(ours >= 30_000 ? 'target ≥ 30 000 parses/s: met' : 'target ≥ 30 000 parses/s: NOT met');
+
+// Worst cases the limits must keep cheap.
+function timeOnce(label: string, fn: () => unknown): void {
+  const start = process.hrtime.bigint();
+  const result = fn() as { error?: { rule: string } };
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  console.log(`${label.padEnd(36)} ${ms.toFixed(2).padStart(10)} ms  → ${result.error?.rule ?? 'ok'}`);
+}
+const item = '{"path":"/data/public/file-0001.txt","size":12345,"tags":["a","b"]},';
+const oneMb = new TextEncoder().encode(`{"items":[${item.repeat(Math.floor((1024 * 1024 - 40) / item.length)).slice(0, -1)}]}`);
+const wideLimits = { maxBytes: 1024 * 1024, maxDepth: 64, maxWidth: 100_000 };
+timeOnce('1 MB body at the limit', () => parseBody(oneMb, wideLimits));
+timeOnce('JSON.parse of the same 1 MB', () => ({ value: JSON.parse(new TextDecoder().decode(oneMb)) }));
+timeOnce('10 MB body, 1 MB limit', () => parseBody(new Uint8Array(10 * 1024 * 1024), limits));
+timeOnce('20 000-deep nesting', () => parseBody('['.repeat(20_000) + ']'.repeat(20_000), limits));
