@@ -38,6 +38,9 @@ const KEY = 2;
 const AFTER_VALUE = 3;
 const VALUE_OR_END = 4;
 
+// eslint-disable-next-line no-control-regex -- control characters are what it must stop at
+const PLAIN_RUN = /[^"\\\u0000-\u001f]*/y;
+
 /** Objects with more keys than this switch from a linear key list to a Set. */
 const LINEAR_KEYS = 12;
 
@@ -107,6 +110,12 @@ export function scanJson(text: string, maxDepth: number, maxWidth: number): Scan
     let decoded = '';
     let escaped = false;
     while (j < n) {
+      // Skip the run of plain characters in one native step; stop at a quote, backslash or
+      // control character.
+      PLAIN_RUN.lastIndex = j;
+      PLAIN_RUN.test(text);
+      j = PLAIN_RUN.lastIndex;
+      if (j >= n) break;
       const c = text.charCodeAt(j);
       if (c === 0x22) {
         if (wantKey) lastKey = escaped ? decoded + text.slice(plainFrom, j) : text.slice(start + 1, j);
