@@ -115,6 +115,10 @@ describe('protocol stage: malformed JSON-RPC', () => {
     });
   }
 
+  it('an empty POST → empty-body (400)', () => {
+    expectDenied(check({ headers: V0618 }).denial, 'empty-body', 400, -32600);
+  });
+
   it('truncated JSON → parse-error (-32700, 400)', () => {
     expectDenied(check({ headers: V0618, body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_fi' }).denial, 'parse-error', 400, -32700);
   });
