@@ -1,4 +1,5 @@
 /** Builds the StateStore the service runs with, from command-line / config options. */
+import { readFile } from 'node:fs/promises';
 import { MemoryStateStore } from './memory-store.js';
 import { createRedisClient, RedisStateStore } from './redis-store.js';
 import type { StateStore } from './store.js';
@@ -7,6 +8,8 @@ export interface StoreOptions {
   /** `redis://…` or `rediss://…`; without it the store is in-process memory. */
   readonly redisUrl?: string;
   readonly redisTls?: boolean;
+  /** File with the PEM CA certificate that signed Redis's TLS certificate. */
+  readonly redisTlsCaFile?: string;
   readonly redisPassword?: string;
   readonly redisCluster?: boolean;
   /** Per-command timeout for Redis (default 50 ms). */
@@ -24,6 +27,7 @@ export async function createStoreFromOptions(opts: StoreOptions = {}): Promise<S
   const client = createRedisClient({
     url: opts.redisUrl,
     ...(opts.redisTls !== undefined ? { tls: opts.redisTls } : {}),
+    ...(opts.redisTlsCaFile !== undefined ? { tlsCa: await readFile(opts.redisTlsCaFile, 'utf8') } : {}),
     ...(opts.redisPassword !== undefined ? { password: opts.redisPassword } : {}),
     ...(opts.redisCluster !== undefined ? { cluster: opts.redisCluster } : {}),
     ...(opts.redisCommandTimeoutMs !== undefined ? { commandTimeoutMs: opts.redisCommandTimeoutMs } : {}),

@@ -137,6 +137,8 @@ export interface RedisStoreOptions {
   /** `redis://[:password@]host:port[/db]` or `rediss://…` (TLS). */
   readonly url: string;
   readonly tls?: boolean;
+  /** PEM of the CA that signed Redis's certificate (default: the system's trusted CAs). */
+  readonly tlsCa?: string;
   readonly password?: string;
   /** Per-command timeout; a check never waits longer on Redis than this. */
   readonly commandTimeoutMs?: number;
@@ -159,7 +161,7 @@ export function createRedisClient(options: RedisStoreOptions): RedisClient {
     retryStrategy: (attempt: number) => Math.min(50 * attempt, 1_000),
     ...(password !== undefined ? { password } : {}),
     ...(url.username !== '' ? { username: decodeURIComponent(url.username) } : {}),
-    ...(tls ? { tls: { servername: url.hostname } } : {}),
+    ...(tls ? { tls: { servername: url.hostname, ...(options.tlsCa !== undefined ? { ca: options.tlsCa } : {}) } } : {}),
   };
   const port = url.port === '' ? 6379 : Number(url.port);
   if (options.cluster === true) {

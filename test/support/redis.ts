@@ -54,7 +54,14 @@ async function waitForReady(child: ChildProcess, output: () => string, timeoutMs
   throw new Error(`redis-server did not become ready in ${timeoutMs} ms:\n${output()}`);
 }
 
-export async function startRedis(options: { password?: string } = {}): Promise<RedisServer> {
+export interface RedisTlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+}
+
+/** With `tls`, the server listens for TLS only (`rediss://`), clients need not present certificates. */
+export async function startRedis(options: { password?: string; tls?: RedisTlsFiles } = {}): Promise<RedisServer> {
   const binary = findRedisServer();
   if (binary === undefined) {
     throw new Error('redis-server not found on PATH or in /usr/bin: run scripts/install-redis.sh (apt-get install redis-server)');
@@ -64,8 +71,18 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
+    const listen = options.tls === undefined
+      ? ['--port', String(port)]
+      : [
+          '--port', '0',
+          '--tls-port', String(port),
+          '--tls-cert-file', options.tls.certFile,
+          '--tls-key-file', options.tls.keyFile,
+          '--tls-ca-cert-file', options.tls.caFile,
+          '--tls-auth-clients', 'no',
+        ];
     const args = [
-      '--port', String(port),
+      ...listen,
       '--bind', '127.0.0.1',
       '--dir', dir,
       '--save', '',
@@ -97,7 +114,7 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
   await launch();
   const auth = options.password !== undefined ? `:${encodeURIComponent(options.password)}@` : '';
   return {
-    url: `redis://${auth}127.0.0.1:${port}`,
+    url: `${options.tls === undefined ? 'redis' : 'rediss'}://${auth}127.0.0.1:${port}`,
     port,
     password: options.password,
     stop,
