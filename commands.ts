@@ -9,6 +9,10 @@ const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcomm
     summary: 'authz --config PATH --listen HOST:PORT [--metrics-listen HOST:PORT]  run the ext_authz gRPC service',
     load: async () => (await import('./authz/main.js')).runAuthzCommand,
   },
+  demo: {
+    summary: 'demo [--listen HOST:PORT] [--config PATH] [--metrics-listen HOST:PORT]  Envoy + authz + a vulnerable sample MCP server, on this machine',
+    load: async () => (await import('./authz/demo/demo-command.js')).runDemoCommand,
+  },
   operator: {
     summary: 'operator [--kubeconfig PATH] [--namespace NS] [--leader-elect]  run the Kubernetes operator (webhook, discovery, status)',
     load: async () => (await import('./operator/main.js')).runOperatorCommand,
