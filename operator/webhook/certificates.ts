@@ -48,7 +48,8 @@ function sign(
   signerKeyPem: string,
 ): string {
   cert.sign(forge.pki.privateKeyFromPem(signerKeyPem), forge.md.sha256.create());
-  return forge.pki.certificateToPem(cert);
+  // forge writes CRLF line ends; PEM tools and Kubernetes use LF.
+  return forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n');
 }
 
 export function createCertificateAuthority(commonName: string, notBefore: Date, notAfter: Date): CertificateAndKey {

@@ -61,7 +61,12 @@ function coversHosts(certPem: string, hosts: string[]): boolean {
 }
 
 function splitBundle(bundle: string): string[] {
-  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g) ?? [];
+  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+}
+
+/** One certificate per block, LF line ends, newest first as given. */
+function joinBundle(pems: string[]): string {
+  return pems.map((p) => `${p.trim()}\n`).join('');
 }
 
 /** Reads the Secret, renews what is due, writes it back (optimistically), returns what to serve. */
@@ -79,13 +84,13 @@ export async function ensureWebhookTls(client: KubeClient, options: TlsOptions):
     if (ca.certPem === '' || remainingFraction(ca.certPem, now) < 0.2) {
       const old = ca.certPem !== '' && remainingFraction(ca.certPem, now) > 0 ? [ca.certPem] : [];
       ca = createCertificateAuthority('mcp-warden-webhook-ca', new Date(now.getTime() - 60_000), new Date(now.getTime() + caLifetime));
-      bundle = [ca.certPem, ...old].join('');
+      bundle = joinBundle([ca.certPem, ...old]);
       serving = { certPem: '', keyPem: '' };
       changed = true;
     } else {
       // Drop CAs from the bundle once they have expired.
       const live = splitBundle(bundle).filter((pem) => remainingFraction(pem, now) > 0);
-      const pruned = live.join('');
+      const pruned = joinBundle(live);
       if (pruned !== bundle) {
         bundle = pruned;
         changed = true;
