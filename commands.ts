@@ -17,6 +17,14 @@ const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcomm
     summary: 'operator [--kubeconfig PATH] [--namespace NS] [--leader-elect]  run the Kubernetes operator (webhook, discovery, status)',
     load: async () => (await import('./operator/main.js')).runOperatorCommand,
   },
+  'sessions list': {
+    summary: 'sessions list [--session REF | --principal P] (--redis URL | --admin URL)  sessions the service tracks',
+    load: async () => (await import('./authz/session/sessions-command.js')).runSessionsListCommand,
+  },
+  'sessions revoke': {
+    summary: 'sessions revoke (--session REF | --principal P) [--for 24h] (--redis URL | --admin URL)  refuse those sessions from now on',
+    load: async () => (await import('./authz/session/sessions-command.js')).runSessionsRevokeCommand,
+  },
   'policy validate': {
     summary: 'policy validate FILE|DIR…  check MCPServer/MCPPolicy manifests (exit 1 on errors, 2 if unreadable)',
     load: async () => (await import('./authz/config/policy-validate-command.js')).runPolicyValidateCommand,
