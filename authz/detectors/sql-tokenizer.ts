@@ -44,6 +44,8 @@ export interface SqlDialect {
   readonly execComments: boolean;
   /** PostgreSQL `E'…'` strings, where a backslash escapes the quote. */
   readonly escapeStrings: boolean;
+  /** Quotes are ordinary characters (a quote-blind view of the value). */
+  readonly quotesAsText?: boolean;
 }
 
 export const POSTGRES: SqlDialect = {
@@ -121,7 +123,8 @@ const C_BACKTICK = 96;
 
 function isSpace(c: number): boolean {
   // MySQL and PostgreSQL whitespace plus NBSP, which some drivers pass through.
-  return c === C_SPACE || (c >= C_TAB && c <= C_CR) || c === 0xa0;
+  // NUL separates tokens too: servers and drivers that pass it on treat it as a gap.
+  return c === C_SPACE || (c >= C_TAB && c <= C_CR) || c === 0xa0 || c === 0;
 }
 
 function isDigit(c: number): boolean {
@@ -163,6 +166,8 @@ export class SqlLexer {
   delimiter = 0;
   /** True when whitespace or a comment separated this token from the previous one. */
   spaceBefore = false;
+  /** A MySQL `/*! … *\/` executable comment was entered (its body was lexed as code). */
+  sawExecComment = false;
 
   private pos = 0;
   private inExecComment = false;
@@ -231,6 +236,7 @@ export class SqlLexer {
           digits++;
         }
         this.inExecComment = true;
+        this.sawExecComment = true;
         this.pos = q;
         this.spaceBefore = true;
         return this.next();
@@ -238,6 +244,9 @@ export class SqlLexer {
       return this.blockComment(p);
     }
 
+    if (this.dialect.quotesAsText === true && (c === C_QUOTE || c === C_DQUOTE || c === C_BACKTICK)) {
+      return this.set(Tok.Other, p + 1);
+    }
     if (c === C_QUOTE) return this.lexQuoted(p + 1, C_QUOTE, Tok.String);
     if (c === C_DQUOTE) return this.lexQuoted(p + 1, C_DQUOTE, this.dialect.doubleQuoteIsString ? Tok.String : Tok.QuotedIdent);
     if (c === C_BACKTICK && this.dialect.backtickIdentifiers) return this.lexQuoted(p + 1, C_BACKTICK, Tok.QuotedIdent);
@@ -286,8 +295,10 @@ export class SqlLexer {
       return this.withText(Tok.Word, q);
     }
     if (OP_CHARS.has(c) || c === C_HASH || c === C_BACKTICK) {
-      for (const op of MULTI_OPS) {
-        if (s.startsWith(op, p)) return this.withText(Tok.Operator, p + op.length);
+      if (c1 >= 0 && OP_CHARS.has(c1)) {
+        for (const op of MULTI_OPS) {
+          if (s.startsWith(op, p)) return this.withText(Tok.Operator, p + op.length);
+        }
       }
       return this.withText(Tok.Operator, p + 1);
     }
@@ -428,11 +439,9 @@ export class SqlLexer {
         while (q < n && isDigit(s.charCodeAt(q))) q++;
       }
     }
-    // `1D0AA`, `3rd`, `2nd-anniversary`: a run that keeps going with letters is a word.
-    if (q < n && isWordChar(s.charCodeAt(q)) && s.charCodeAt(q) !== C_DOLLAR) {
-      while (q < n && isWordChar(s.charCodeAt(q))) q++;
-      return this.withText(Tok.Word, q);
-    }
+    // `1union`, `1.UNION`, `1e0UNION`: the number ends where its digits end and the letters
+    // that follow are lexed as a word. MySQL would read `1union` as one identifier, but
+    // splitting is the strict choice: it can only reveal keywords, never hide them.
     return this.withText(Tok.Number, q);
   }
 }
