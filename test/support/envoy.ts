@@ -125,6 +125,8 @@ export interface StartEnvoyOptions extends Omit<RenderOptions, 'configDir' | 'ad
   readonly dir?: string;
   readonly logLevel?: string;
   readonly echo?: (line: string) => void;
+  /** Rewrites the rendered config before it is written (benchmarks: a baseline without ext_authz). */
+  readonly transform?: (config: EnvoySidecarConfig) => EnvoySidecarConfig;
 }
 
 /** Starts Envoy with the rendered config and waits until its listener accepts connections. */
@@ -133,9 +135,10 @@ export async function startEnvoy(options: StartEnvoyOptions): Promise<RunningEnv
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'mcp-warden-envoy-')));
   const listenAddress = options.listenAddress ?? '127.0.0.1';
-  const { server, dir: _dir, logLevel, echo, ...renderOptions } = options;
+  const { server, dir: _dir, logLevel, echo, transform, ...renderOptions } = options;
   // Admin on an ephemeral port, reported through --admin-address-path.
   let config = renderEnvoyConfig(server, { ...renderOptions, listenAddress, configDir: dir, adminPort: 0 });
+  if (transform !== undefined) config = transform(config);
   const { bootstrapPath } = await writeEnvoyConfig(dir, config);
   const adminAddressPath = join(dir, 'admin-address');
   const proc = spawnManaged(
@@ -147,6 +150,8 @@ export async function startEnvoy(options: StartEnvoyOptions): Promise<RunningEnv
       // Several Envoys share this machine (parallel test files, a demo): no shared memory.
       '--disable-hot-restart',
       '--concurrency', '1',
+      // Access log lines show up promptly (Envoy's default is to flush every 10 s).
+      '--file-flush-interval-msec', '250',
       '--log-level', logLevel ?? 'warn',
     ],
     echo !== undefined ? { echo } : {},
