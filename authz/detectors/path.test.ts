@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import type { ArgumentRule } from '../api/types.js';
+import { compilePathRule, inspectPath, inspectPathCompiled } from './path.js';
+
+const rule = (r: Omit<ArgumentRule, 'kind'>): ArgumentRule => ({ kind: 'path', ...r });
+
+describe('inspectPath: traversal in every spelling', () => {
+  it.each([
+    ['../../../../etc/passwd', 'path-traversal'],
+    ['docs/../../secret', 'path-traversal'],
+    ['..\\..\\windows\\win.ini', 'path-traversal'],
+    ['%2e%2e%2fetc%2fpasswd', 'path-traversal'],
+    ['%252e%252e%252fetc', 'path-traversal'],
+    ['%25252e%25252e/etc', 'path-traversal'],
+    ['..%c0%afetc%c0%afpasswd', 'path-traversal'],
+    ['%c0%ae%c0%ae/etc/passwd', 'path-traversal'],
+    ['%e0%80%ae%e0%80%ae/x', 'path-traversal'],
+    ['%u002e%u002e/etc', 'path-traversal'],
+    ['%uff0e%uff0e/etc', 'path-traversal'],
+    ['．．／etc／passwd', 'path-traversal'],
+    ['\u2024\u2024/etc', 'path-traversal'],
+    ['..\u2215etc', 'path-traversal'],
+    ['....//....//etc/passwd', 'path-traversal'],
+    ['.../.../boot.ini', 'path-traversal'],
+    ['/..;/admin', 'path-traversal'],
+    ['.. /x', 'path-traversal'],
+    ['..%01/etc', 'path-traversal'],
+    ['0x2e0x2e0x2fetc', 'path-traversal'],
+    ['.?\\.?\\etc\\issue', 'path-traversal'],
+  ])('%s → %s', (value, expected) => {
+    expect(inspectPath(value, undefined)?.rule).toBe(expected);
+  });
+
+  it('reports the detector and never echoes a long value', () => {
+    const value = `reports/${'x'.repeat(200)}/../../../etc/passwd`;
+    const f = inspectPath(value, undefined);
+    expect(f?.detector).toBe('pathTraversal');
+    expect(f?.message).toContain('dot-dot');
+    expect(f?.message).not.toContain(value);
+    expect(f?.excerpt.length).toBeLessThanOrEqual(64);
+  });
+});
+
+describe('inspectPath: NUL, encodings, wrappers, sensitive roots', () => {
+  it.each([
+    ['/var/www/file.php%00.jpg', 'path-nul-byte'],
+    ['report.pdf\u0000.txt', 'path-nul-byte'],
+    ['etc/passwd\\x00', 'path-nul-byte'],
+    ['a\\0', 'path-nul-byte'],
+    ['docs/%c0%80x', 'path-nul-byte'], // overlong NUL ("modified UTF-8")
+    ['docs/%c1%81x', 'path-overlong-utf8'],
+    ['docs/%ff%fe', 'path-invalid-encoding'],
+    ['docs/%u0041', 'path-nonstandard-encoding'],
+    ['%2e%68%74%61%63%63%65%73%73', 'path-obfuscation'],
+    ['./\\/./boot.ini', 'path-obfuscation'],
+    ['/./././boot.ini', 'path-obfuscation'],
+    [`${'A'.repeat(300)}/x`, 'path-too-long'],
+    ['php://filter/convert.base64-encode/resource=index.php', 'path-wrapper'],
+    ['file:///etc/passwd', 'path-wrapper'],
+    ['expect://id', 'path-wrapper'],
+    ['data:text/plain;base64,SGVsbG8=', 'path-wrapper'],
+    ['zip://archive.zip#shell.php', 'path-wrapper'],
+    ['phar://upload.jpg/x', 'path-wrapper'],
+    ['/etc/passwd', 'path-sensitive-root'],
+    ['/proc/self/environ', 'path-sensitive-root'],
+    ['/sys/kernel/notes', 'path-sensitive-root'],
+    ['/root/.bashrc', 'path-sensitive-root'],
+    ['/var/log/auth.log', 'path-sensitive-root'],
+    ['/dev/mem', 'path-sensitive-root'],
+    ['/private/etc/hosts', 'path-sensitive-root'],
+    ['~/.ssh/id_rsa', 'path-sensitive-root'],
+    ['/home/alice/.aws/credentials', 'path-sensitive-root'],
+    ['C:\\Windows\\System32\\config\\SAM', 'path-sensitive-root'],
+    ['c:/inetpub/wwwroot/web.config', 'path-sensitive-root'],
+    ['\\\\fileserver\\share\\x.txt', 'path-sensitive-root'],
+    ['\\\\?\\C:\\x', 'path-sensitive-root'],
+    ['/usr/local/apache2/conf/httpd.conf', 'path-sensitive-root'],
+    ['/opt/lampp/logs/access_log', 'path-sensitive-root'],
+    ['/srv/app/logs/error.log', 'path-sensitive-root'],
+  ])('%s → %s', (value, expected) => {
+    expect(inspectPath(value, undefined)?.rule).toBe(expected);
+  });
+});
+
+describe('inspectPath: benign paths pass without an allowlist', () => {
+  it.each([
+    '/data/public/report.pdf',
+    './src/index.ts',
+    'docs/a b.md',
+    '~/Documents/x',
+    "~/clients/O'Brien & Sons/50% discount flyer.pdf",
+    'minutes/résumé.jpg',
+    'C:\\Users\\alice\\Documents\\notes.txt',
+    'path\\to\\file',
+    '.github/workflows/ci.yml',
+    '/usr/local/bin/python3',
+    '/tmp/build.log',
+    '/var/tmp/cache.db',
+    'a..b/c...d.txt',
+    '..hidden-but-not-parent',
+    'path/to/chunk%%%.pdf',
+    'photo (1).jpg',
+    'C:\\data\\0day.txt',
+    '//*/@id',
+  ])('%s', (value) => {
+    expect(inspectPath(value, undefined)).toBeUndefined();
+  });
+});
+
+describe('path allow/deny globs (checked on the normalised path)', () => {
+  const publicOnly = rule({ allow: ['/data/public/**'] });
+
+  it('allows inside the root and refuses outside', () => {
+    expect(inspectPath('/data/public/report.pdf', publicOnly)).toBeUndefined();
+    expect(inspectPath('/data/private/x', publicOnly)?.rule).toBe('path-outside-allowlist');
+    expect(inspectPath('/data/public/../private/x', publicOnly)?.rule).toBe('path-traversal');
+  });
+
+  it('normalises separators, look-alikes and encodings before matching', () => {
+    expect(inspectPath('\\data\\public\\a.txt', publicOnly)).toBeUndefined();
+    expect(inspectPath('/data//public/a.txt', publicOnly)).toBeUndefined();
+    expect(inspectPath('%2fdata%2fprivate%2fx', publicOnly)?.rule).toBe('path-outside-allowlist');
+    expect(inspectPath('/data／private/x', publicOnly)?.rule).toBe('path-outside-allowlist');
+  });
+
+  it('replaces the built-in sensitive list (the allowlist is the primary control)', () => {
+    const etcApp = rule({ allow: ['/etc/myapp/**'] });
+    expect(inspectPath('/etc/myapp/config.yaml', etcApp)).toBeUndefined();
+    expect(inspectPath('/etc/shadow', etcApp)?.rule).toBe('path-outside-allowlist');
+  });
+
+  it('refuses absolute paths where the allowlist is relative', () => {
+    const relative = rule({ allow: ['docs/**', 'src/**'] });
+    expect(inspectPath('docs/guide.md', relative)).toBeUndefined();
+    expect(inspectPath('/docs/guide.md', relative)?.rule).toBe('path-absolute');
+    expect(inspectPath('C:\\docs\\guide.md', relative)?.rule).toBe('path-absolute');
+    expect(inspectPath('lib/x.ts', relative)?.rule).toBe('path-outside-allowlist');
+  });
+
+  it('applies deny globs', () => {
+    const r = rule({ allow: ['/data/**'], deny: ['/data/**/*.key', '/data/secret/**'] });
+    expect(inspectPath('/data/a/b.txt', r)).toBeUndefined();
+    expect(inspectPath('/data/a/server.key', r)?.rule).toBe('path-denied');
+    expect(inspectPath('/data/secret/x', r)?.rule).toBe('path-denied');
+  });
+
+  it('compiles a rule once', () => {
+    const r = rule({ allow: ['/a/**'] });
+    expect(compilePathRule(r)).toBe(compilePathRule(r));
+    expect(inspectPathCompiled('/a/b', compilePathRule(r))).toBeUndefined();
+  });
+});

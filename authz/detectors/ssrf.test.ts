@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import type { ArgumentRule } from '../api/types.js';
+import { inspectUrl } from './ssrf.js';
+
+const rule = (r: Omit<ArgumentRule, 'kind'>): ArgumentRule => ({ kind: 'url', ...r });
+const ruleOf = (value: string, r?: ArgumentRule): string | undefined => inspectUrl(value, r)?.rule;
+
+describe('inspectUrl: blocked addresses in every spelling', () => {
+  it.each([
+    ['http://169.254.169.254/', 'ssrf-metadata'],
+    ['http://169.254.169.254/latest/meta-data/', 'ssrf-metadata'],
+    ['http://[fd00:ec2::254]/latest/', 'ssrf-metadata'],
+    ['http://metadata.google.internal/computeMetadata/v1/', 'ssrf-metadata'],
+    ['http://metadata/computeMetadata/v1/', 'ssrf-metadata'],
+    ['http://100.100.100.200/latest/meta-data', 'ssrf-metadata'],
+    ['http://169.254.170.2/v2/credentials', 'ssrf-metadata'],
+    // IPv4 spellings of 169.254.169.254 and 127.0.0.1
+    ['http://2852039166/', 'ssrf-metadata'],
+    ['http://0xA9FEA9FE/', 'ssrf-metadata'],
+    ['http://0251.0376.0251.0376/', 'ssrf-metadata'],
+    ['http://0251.00376.000251.0000376/', 'ssrf-metadata'],
+    ['http://169.254.43518/', 'ssrf-metadata'],
+    ['http://169.16689662/', 'ssrf-metadata'],
+    ['http://0xa9.0xfe.0xa9.0xfe/', 'ssrf-metadata'],
+    ['http://[::ffff:169.254.169.254]/', 'ssrf-metadata'],
+    ['http://[::ffff:a9fe:a9fe]/', 'ssrf-metadata'],
+    ['http://2130706433/', 'ssrf-private-address'],
+    ['http://0177.0.0.1/', 'ssrf-private-address'],
+    ['http://0x7f.1/', 'ssrf-private-address'],
+    ['http://127.1/', 'ssrf-private-address'],
+    ['http://0x7f.0.0.1/', 'ssrf-private-address'],
+    ['http://017700000001/', 'ssrf-private-address'],
+    ['http://127.0.0.1./', 'ssrf-private-address'],
+    ['http://%31%32%37.0.0.1/', 'ssrf-private-address'],
+    ['http://１２７．０．０．１/', 'ssrf-private-address'],
+    ['http://[::1]/', 'ssrf-private-address'],
+    ['http://[::]/', 'ssrf-private-address'],
+    ['http://[::ffff:127.0.0.1]/', 'ssrf-private-address'],
+    ['http://[::ffff:7f00:1]/', 'ssrf-private-address'],
+    ['http://[0:0:0:0:0:ffff:127.0.0.1]/', 'ssrf-private-address'],
+    ['http://[::127.0.0.1]/', 'ssrf-private-address'],
+    ['http://[64:ff9b::7f00:1]/', 'ssrf-private-address'],
+    ['http://[2002:7f00:1::]/', 'ssrf-private-address'],
+    ['http://[fe80::1%25eth0]/', 'ssrf-private-address'],
+    ['http://[fc00::1]/', 'ssrf-private-address'],
+    ['http://[ff02::1]/', 'ssrf-private-address'],
+    ['http://0.0.0.0/', 'ssrf-private-address'],
+    ['http://0/', 'ssrf-private-address'],
+    ['http://10.0.0.1/', 'ssrf-private-address'],
+    ['http://172.16.5.4/', 'ssrf-private-address'],
+    ['http://192.168.1.1/', 'ssrf-private-address'],
+    ['http://100.64.0.1/', 'ssrf-private-address'],
+    ['http://169.254.1.1/', 'ssrf-private-address'],
+    ['http://224.0.0.1/', 'ssrf-private-address'],
+    ['http://255.255.255.255/', 'ssrf-private-address'],
+    ['http:127.0.0.1/', 'ssrf-private-address'],
+    ['127.0.0.1:8080/admin', 'ssrf-private-address'],
+    ['//127.0.0.1/admin', 'ssrf-private-address'],
+  ])('%s → %s', (value, expected) => {
+    expect(ruleOf(value)).toBe(expected);
+  });
+
+  it.each([
+    ['http://localhost/', 'ssrf-internal-host'],
+    ['http://LOCALHOST./', 'ssrf-internal-host'],
+    ['http://api.localhost/', 'ssrf-internal-host'],
+    ['http://printer.local/', 'ssrf-internal-host'],
+    ['http://db.internal/', 'ssrf-internal-host'],
+    ['http://kubernetes.default.svc/', 'ssrf-internal-host'],
+    ['http://kubernetes.default.svc.cluster.local/api', 'ssrf-internal-host'],
+    ['http://redis.prod.svc.cluster.local:6379/', 'ssrf-internal-host'],
+    ['http://redis:6379/', 'ssrf-internal-host'],
+    ['http://127.0.0.1.nip.io/', 'ssrf-internal-host'],
+    ['http://app.10.0.0.1.sslip.io/', 'ssrf-internal-host'],
+    ['http://localtest.me/', 'ssrf-internal-host'],
+    ['http://x.lvh.me/', 'ssrf-internal-host'],
+    ['http://127.0.0.1.attacker.example/', 'ssrf-internal-host'],
+    ['http://10-0-0-1.attacker.example/', 'ssrf-internal-host'],
+  ])('%s → %s', (value, expected) => {
+    expect(ruleOf(value)).toBe(expected);
+  });
+});
+
+describe('inspectUrl: parser confusion is refused', () => {
+  it.each([
+    ['http://allowed.example@evil.example/', 'ssrf-userinfo'],
+    ['http://user:pass@example.com/', 'ssrf-userinfo'],
+    ['http://127.1.1.1:80\\@127.2.2.2:80/', 'ssrf-parser-confusion'],
+    ['http://example.com\\@169.254.169.254/', 'ssrf-parser-confusion'],
+    ['http://exa mple.com/', 'ssrf-malformed-url'],
+    ['http://example.com/\tx', 'ssrf-malformed-url'],
+    [' http://example.com/', 'ssrf-malformed-url'],
+    ['http://example.com/%0d%0aHost:%20x', 'ssrf-crlf'],
+    ['http://[::1/', 'ssrf-invalid-host'],
+    ['http://1.2.3.4.5/', 'ssrf-invalid-host'],
+    ['http://7147006462/', 'ssrf-invalid-host'],
+    ['http://0x41414141A9FEA9FE/', 'ssrf-invalid-host'],
+    ['http://256.1.1.1/', 'ssrf-invalid-host'],
+    ['http://example.com:99999/', 'ssrf-invalid-host'],
+    ['http://example.com:port/', 'ssrf-invalid-host'],
+    ['http:///', 'ssrf-invalid-host'],
+    ['http://a..b/', 'ssrf-invalid-host'],
+  ])('%s → %s', (value, expected) => {
+    expect(ruleOf(value)).toBe(expected);
+  });
+
+  it('names the detector and does not echo the URL', () => {
+    const url = `http://169.254.169.254/latest/meta-data/iam/security-credentials/${'x'.repeat(100)}`;
+    const f = inspectUrl(url, undefined);
+    expect(f?.detector).toBe('ssrf');
+    expect(f?.message).toContain('169.254.169.254');
+    expect(f?.message).not.toContain(url);
+    expect(f?.excerpt.length).toBeLessThanOrEqual(64);
+  });
+});
+
+describe('inspectUrl: schemes and host lists', () => {
+  it.each(['file:///etc/passwd', 'gopher://127.0.0.1:6379/_x', 'dict://x:11211/', 'ftp://example.com/', 'jar:http://x!/', 'javascript:alert(1)', 'ldap://x/'])(
+    'default schemes refuse %s',
+    (value) => {
+      expect(ruleOf(value)).toBe('ssrf-scheme');
+    },
+  );
+
+  it('rule.schemes overrides the default', () => {
+    const httpsOnly = rule({ schemes: ['https'] });
+    expect(ruleOf('http://example.com/', httpsOnly)).toBe('ssrf-scheme');
+    expect(ruleOf('https://example.com/', httpsOnly)).toBeUndefined();
+    expect(ruleOf('ftp://example.com/pub', rule({ schemes: ['ftp'] }))).toBeUndefined();
+  });
+
+  it('applies the host allowlist and denylist', () => {
+    const r = rule({ allow: ['api.example.com', '*.githubusercontent.com'], deny: ['evil.githubusercontent.com'] });
+    expect(ruleOf('https://api.example.com/v1', r)).toBeUndefined();
+    expect(ruleOf('https://raw.githubusercontent.com/a/b', r)).toBeUndefined();
+    expect(ruleOf('https://a.b.githubusercontent.com/x', r)).toBeUndefined();
+    expect(ruleOf('https://evil.githubusercontent.com/x', r)).toBe('ssrf-host-not-allowed');
+    expect(ruleOf('https://example.org/', r)).toBe('ssrf-host-not-allowed');
+    expect(ruleOf('https://API.EXAMPLE.COM./v1', r)).toBeUndefined();
+  });
+
+  it('an exact allow entry opens an internal host, never a metadata endpoint', () => {
+    const r = rule({ allow: ['billing.internal', 'metadata.google.internal'] });
+    expect(ruleOf('http://billing.internal/api', r)).toBeUndefined();
+    expect(ruleOf('http://metadata.google.internal/', r)).toBe('ssrf-metadata');
+    expect(ruleOf('http://db.internal/', rule({ allow: ['*.internal'] }))).toBe('ssrf-internal-host');
+  });
+});
+
+describe('inspectUrl: public URLs pass', () => {
+  it.each([
+    'https://github.com/modelcontextprotocol/servers',
+    'https://www.postgresql.org/docs/current/app-initdb.html',
+    'http://example.com:80',
+    'https://example.com/search?q=a+b&page=2#results',
+    'https://www.freedesktop.org/software/systemd/man/latest/systemctl.html#is-enabled%20UNIT%E2%80%A6',
+    'https://8.8.8.8/dns-query',
+    'https://[2001:4860:4860::8888]/',
+    'https://bücher.example/',
+    'https://ec2-54-1-2-3.compute-1.amazonaws.com/',
+    'https://www.npmjs.com/package/@scope/pkg',
+    'example.com/path',
+  ])('%s', (value) => {
+    expect(inspectUrl(value, undefined)).toBeUndefined();
+  });
+});
