@@ -19,8 +19,10 @@ export interface McpFixture {
   port: number;
   /** The tools served from now on (mutate to simulate a changed definition). */
   tools: ToolDefinition[];
-  /** tools/list requests answered so far. */
+  /** tools/list requests received so far (counted on arrival). */
   listCalls: number;
+  /** Delay before answering tools/list (a slow server, to catch a client mid-request). */
+  delayMs: number;
   close(): Promise<void>;
 }
 
@@ -37,7 +39,10 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 export async function startMcpFixture(flavour: 'session' | 'stateless', tools: ToolDefinition[], host = '127.0.0.1'): Promise<McpFixture> {
-  const fixture = { tools, listCalls: 0 } as McpFixture;
+  const fixture = { tools, listCalls: 0, delayMs: 0 } as McpFixture;
+  const delay = async (): Promise<void> => {
+    if (fixture.delayMs > 0) await new Promise((r) => setTimeout(r, fixture.delayMs));
+  };
   const transports = new Map<string, StreamableHTTPServerTransport>();
 
   const sessionHandler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -54,8 +59,9 @@ export async function startMcpFixture(flavour: 'session' | 'stateless', tools: T
         },
       });
       const server = new Server({ name: 'fixture', version: '1.0.0' }, { capabilities: { tools: {} } });
-      server.setRequestHandler(ListToolsRequestSchema, () => {
+      server.setRequestHandler(ListToolsRequestSchema, async () => {
         fixture.listCalls += 1;
+        await delay();
         return { tools: fixture.tools as never };
       });
       transport.onclose = () => {
@@ -79,6 +85,7 @@ export async function startMcpFixture(flavour: 'session' | 'stateless', tools: T
     }
     if (message.method !== 'tools/list') return json(res, 200, { jsonrpc: '2.0', id, error: { code: -32601, message: 'method not found' } });
     fixture.listCalls += 1;
+    await delay();
     return json(res, 200, { jsonrpc: '2.0', id, result: { tools: fixture.tools } });
   };
 
