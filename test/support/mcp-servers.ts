@@ -64,3 +64,11 @@ export async function startFilesystemServer(root: string, options: ServerStartOp
   const proc = spawnManaged('server-filesystem', command, args);
   return started('server-filesystem', proc, port);
 }
+
+/** The conformance target (test/conformance/target-server): what the conformance suite expects. */
+export async function startConformanceTarget(options: ServerStartOptions = {}): Promise<RunningMcpServer> {
+  const port = options.port ?? (await freePort());
+  const { command, args } = nodeModuleCommand(sibling('../conformance/target-server'), ['--port', String(port)]);
+  const proc = spawnManaged('conformance-target', command, args);
+  return started('conformance-target', proc, port);
+}

@@ -24,6 +24,8 @@ export interface HostOptions {
   readonly createSession: () => Promise<SessionHandler>;
   /** Largest request body accepted (default 4 MiB). */
   readonly maxBodyBytes?: number;
+  /** Refuses a request with 403 when it returns a reason (e.g. DNS-rebinding protection). */
+  readonly rejectRequest?: (req: IncomingMessage) => string | undefined;
 }
 
 export interface HostedServer {
@@ -92,6 +94,8 @@ export async function hostStreamableHttp(options: HostOptions): Promise<HostedSe
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== path) return jsonError(res, 404, -32601, `no MCP endpoint at ${url.pathname}; use ${path}`);
+    const refused = options.rejectRequest?.(req);
+    if (refused !== undefined) return jsonError(res, 403, -32000, refused);
     const sessionHeader = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(sessionHeader) ? sessionHeader[0] : sessionHeader;
     const existing = sessionId !== undefined ? sessions.get(sessionId) : undefined;
