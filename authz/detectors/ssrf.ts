@@ -158,24 +158,15 @@ function ipv4Text(a: number): string {
   return `${(a >>> 24) & 255}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 }
 
-function inRange(a: number, base: string, bits: number): boolean {
-  const b = base.split('.').reduce((acc, x) => acc * 256 + Number(x), 0);
-  const size = 2 ** (32 - bits);
-  return a >= b && a < b + size;
+function ipv4Number(text: string): number {
+  return text.split('.').reduce((acc, x) => acc * 256 + Number(x), 0);
 }
 
-const IPV4_METADATA = new Set(['169.254.169.254', '169.254.170.2', '169.254.169.253', '169.254.169.123', '100.100.100.200', '192.0.0.192']);
+const IPV4_METADATA = new Set(['169.254.169.254', '169.254.170.2', '169.254.169.253', '169.254.169.123', '100.100.100.200', '192.0.0.192'].map(ipv4Number));
 
-interface HostVerdict {
-  readonly rule: string;
-  readonly what: string;
-}
-
-/** Why an IPv4 address must not be fetched, or undefined for a public address. */
-function classifyIpv4(a: number): HostVerdict | undefined {
-  const text = ipv4Text(a);
-  if (IPV4_METADATA.has(text)) return { rule: 'ssrf-metadata', what: `cloud metadata address ${text}` };
-  const ranges: Array<[string, number, string]> = [
+/** Non-public IPv4 ranges (RFC 6890 special-purpose registry), as [first, size, what]. */
+const IPV4_BLOCKED: ReadonlyArray<readonly [number, number, string]> = (
+  [
     ['0.0.0.0', 8, 'unspecified / this-network'],
     ['10.0.0.0', 8, 'private (RFC 1918)'],
     ['100.64.0.0', 10, 'carrier-grade NAT'],
@@ -187,8 +178,18 @@ function classifyIpv4(a: number): HostVerdict | undefined {
     ['198.18.0.0', 15, 'benchmarking'],
     ['224.0.0.0', 4, 'multicast'],
     ['240.0.0.0', 4, 'reserved / broadcast'],
-  ];
-  for (const [base, bits, what] of ranges) if (inRange(a, base, bits)) return { rule: 'ssrf-private-address', what: `${what} address ${text}` };
+  ] as const
+).map(([base, bits, what]) => [ipv4Number(base), 2 ** (32 - bits), what] as const);
+
+interface HostVerdict {
+  readonly rule: string;
+  readonly what: string;
+}
+
+/** Why an IPv4 address must not be fetched, or undefined for a public address. */
+function classifyIpv4(a: number): HostVerdict | undefined {
+  if (IPV4_METADATA.has(a)) return { rule: 'ssrf-metadata', what: `cloud metadata address ${ipv4Text(a)}` };
+  for (const [first, size, what] of IPV4_BLOCKED) if (a >= first && a < first + size) return { rule: 'ssrf-private-address', what: `${what} address ${ipv4Text(a)}` };
   return undefined;
 }
 

@@ -1,0 +1,81 @@
+/**
+ * Linear time on hostile input: 1 MB adversarial strings through the path, shell, command and
+ * url inspectors, and the full scanners at their largest accepted size, timed in CPU time
+ * (the machine is shared). The bound is generous; the benchmark prints the real figures.
+ */
+import { describe, expect, it } from 'vitest';
+import { inspectPath, MAX_PATH_LENGTH } from './path.js';
+import { inspectCommand, inspectShell, MAX_SHELL_VALUE_LENGTH } from './shell.js';
+import { inspectUrl } from './ssrf.js';
+import type { KindInspector } from './types.js';
+
+const MB = 1 << 20;
+const fill = (unit: string, size: number): string => unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
+
+const ADVERSARIAL: Record<string, string> = {
+  "'%25' repeated": '%25',
+  "'%2525' repeated": '%2525',
+  "'%c0%ae' repeated": '%c0%ae',
+  "'%u002e' repeated": '%u002e',
+  "'../' repeated": '../',
+  "'$(' repeated": '$(',
+  'nested quotes': `'"\\'"`,
+  'backslashes': '\\',
+  "'\\$' repeated": '\\$',
+  "'{a,' repeated": '{a,',
+  "'()' repeated": '()',
+  "'a/' repeated": 'a/',
+  "'.?' repeated": '.?',
+  'fullwidth dots': '．',
+};
+
+const INSPECTORS: Record<string, KindInspector> = { path: inspectPath, shell: inspectShell, command: inspectCommand, url: inspectUrl };
+
+/** CPU milliseconds of one call, best of a few runs after warm-up. */
+function cpuMs(fn: () => unknown): number {
+  for (let i = 0; i < 3; i++) fn();
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const start = process.cpuUsage();
+    fn();
+    const used = process.cpuUsage(start);
+    best = Math.min(best, (used.user + used.system) / 1000);
+  }
+  return best;
+}
+
+describe('linear time on adversarial input', () => {
+  for (const [kind, inspect] of Object.entries(INSPECTORS)) {
+    it(`${kind}: 1 MB adversarial strings in under 10 ms (bound 50 ms on a shared machine)`, () => {
+      for (const [name, unit] of [...Object.entries(ADVERSARIAL), ['a×1e6 + ;', 'a'] as const]) {
+        const value = name.startsWith('a×') ? `${'a'.repeat(MB - 1)};` : fill(unit, MB);
+        const ms = cpuMs(() => inspect(value, undefined));
+        expect(ms, `${kind} ${name}: ${ms.toFixed(2)} ms`).toBeLessThan(50);
+      }
+    });
+  }
+
+  it('the full scans grow linearly up to the largest accepted size', () => {
+    const cases: Array<[KindInspector, number]> = [
+      [inspectShell, MAX_SHELL_VALUE_LENGTH],
+      [inspectCommand, MAX_SHELL_VALUE_LENGTH],
+      [inspectPath, MAX_PATH_LENGTH],
+    ];
+    for (const [inspect, max] of cases) {
+      for (const unit of Object.values(ADVERSARIAL)) {
+        const small = fill(unit, max / 4);
+        const large = fill(unit, max);
+        const tSmall = cpuMs(() => inspect(small, undefined));
+        const tLarge = cpuMs(() => inspect(large, undefined));
+        // Quadratic behaviour would be ×16; allow generous noise above the linear ×4.
+        expect(tLarge, `${JSON.stringify(unit)}: ${tSmall.toFixed(3)} → ${tLarge.toFixed(3)} ms`).toBeLessThan(Math.max(tSmall * 10, 2));
+      }
+    }
+  });
+
+  it('still finds the attack at the end of a long clean value', () => {
+    const value = `${'a'.repeat(MAX_SHELL_VALUE_LENGTH - 10)}; rm -rf /`;
+    expect(inspectShell(value, undefined)?.rule).toBe('shell-separator');
+    expect(inspectPath(`${'a/'.repeat(1000)}../etc`, undefined)?.rule).toBe('path-traversal');
+  });
+});
