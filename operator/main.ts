@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { loadKubeConfig, KubeClient } from './runtime/kube-client.js';
 import { startOperator, type WebhookOptions } from './operator.js';
 import type { WebhookEndpoint } from './webhook/configuration.js';
+import { loadToolScanner } from './discovery/scanner.js';
 
 const USAGE = `usage: mcp-warden operator [--kubeconfig PATH] [--namespace NS] [--leader-elect]
   [--operator-namespace NS] [--authz-address HOST:PORT] [--envoy-image IMAGE]
@@ -87,7 +88,10 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
     }
     const authz = hostPort(values['authz-address'] ?? `mcp-warden-authz.${operatorNamespace}.svc:9191`, '--authz-address');
     const client = new KubeClient(loadKubeConfig(values.kubeconfig));
+    const scanTool = await loadToolScanner();
+    if (scanTool === undefined) logger.warn({}, 'tool scanner not available: discovery records digests without findings');
     const operator = await startOperator({
+      ...(scanTool !== undefined ? { scanTool } : {}),
       client,
       logger,
       ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),

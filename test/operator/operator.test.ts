@@ -70,6 +70,8 @@ describe('operator on a real API server', () => {
       lease: { durationSeconds: 3, renewDeadlineMs: 2000, retryPeriodMs: 500 },
       authzAddress: { host: 'mcp-warden-authz.mcp-warden.svc', port: 9191 },
       envoyImage: 'envoyproxy/envoy:test',
+      // Stands in for authz/scan until it lands: flags references to secret key files.
+      scanTool: (tool) => (/id_rsa/.test(tool.description ?? '') ? [{ rule: 'exfiltration-target', severity: 'high', excerpt: '~/.ssh/id_rsa' }] : []),
       webhook: {
         listenHost: '127.0.0.1',
         listenPort: 0,
@@ -188,7 +190,10 @@ describe('operator on a real API server', () => {
       const s = await client.get<WithStatus>(MCPSERVERS, NS, 'files');
       return condition(s, 'Drifted')?.status === 'True' ? s : undefined;
     });
-    expect(server.status?.tools?.find((t) => t.name === 'run_backup')?.state).toBe('Drifted');
+    expect(server.status?.tools?.find((t) => t.name === 'run_backup')).toMatchObject({
+      state: 'Drifted',
+      findings: [{ rule: 'exfiltration-target', severity: 'high', excerpt: '~/.ssh/id_rsa' }],
+    });
     expect(server.status?.tools?.find((t) => t.name === 'read_file')?.state).toBe('Approved');
     expect(condition(server, 'ToolsApproved')).toMatchObject({ status: 'False', reason: 'Drifted', message: expect.stringContaining('run_backup') });
     expect(condition(server, 'Ready')).toMatchObject({ status: 'False', reason: 'ToolsDrifted' });
@@ -201,6 +206,10 @@ describe('operator on a real API server', () => {
     });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: 'Warning', message: expect.stringContaining('run_backup') });
+    const flagged = (await client.list<KubeObject & { reason?: string; message?: string }>(EVENTS, NS, { fieldSelector: 'involvedObject.name=files' })).items.filter(
+      (e) => e.reason === 'SuspiciousToolDefinition',
+    );
+    expect(flagged.map((e) => e.message)).toEqual([expect.stringContaining('run_backup (exfiltration-target)')]);
 
     const table = await client.request<{ columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[] }> }>('GET', resourcePath(MCPSERVERS, NS), {
       accept: 'application/json;as=Table;v=v1;g=meta.k8s.io',

@@ -182,6 +182,11 @@ export function makeMCPServerReconciler(deps: MCPServerReconcilerDeps): (key: st
       const list = newlyDrifted.map((t) => `${t.name} (live ${t.digest.slice(0, 19)}…)`).join(', ');
       await deps.events.record(raw, 'Warning', 'ToolDrifted', `tool definitions changed since approval: ${list}; calls to them are blocked until the pins in MCPPolicy are updated`);
     }
+    const newlyFlagged = tools.filter((t) => (t.findings?.length ?? 0) > 0 && before.get(t.name)?.digest !== t.digest);
+    if (newlyFlagged.length > 0) {
+      const list = newlyFlagged.map((t) => `${t.name} (${[...new Set(t.findings?.map((f) => f.rule))].join(', ')})`).join('; ');
+      await deps.events.record(raw, 'Warning', 'SuspiciousToolDefinition', `the scanner flagged tool definitions: ${list}; review them before approving`);
+    }
     if (transitioned(previousStatus.conditions, conditions, 'Discovered', 'False') && discovery.outcome.kind === 'failed') {
       await deps.events.record(raw, 'Warning', 'DiscoveryFailed', `listing tools at ${discovery.outcome.endpoint} failed: ${discovery.outcome.error}`);
     }
