@@ -1,4 +1,161 @@
-/** Placeholder until the prompt-injection detector lands: inspects nothing. */
-import type { KindInspector } from './types.js';
+/**
+ * `text` arguments: markers of prompt injection carried in free text — instruction
+ * overrides, fake system / hidden tags, invisible Unicode, and instructions to call other
+ * tools, send data elsewhere or hide things from the user. Free text legitimately contains
+ * quotes, semicolons and code, so nothing here looks at SQL or shell syntax. The default
+ * action for this detector is Audit (ARCHITECTURE.md, `detection.promptInjection`).
+ *
+ * Three linear passes: invisible characters, tag-like markers (bounded look-ahead after
+ * `<`, `[`, `#`), and the phrase matcher (phrases.ts).
+ */
+import type { ArgumentRule } from '../api/types.js';
+import type { DetectorFinding } from './types.js';
+import { PhraseMatcher, type PhraseRule } from './phrases.js';
+import { excerptAround, findInvisible } from './unicode.js';
 
-export const inspectText: KindInspector = () => undefined;
+const OVERRIDE_VERBS = 'ignore|disregard|forget|override|bypass|neglect|abandon|drop|discard';
+const EARLIER = 'previous|prior|above|earlier|preceding|initial|original|existing|former|old|all|any|every|your|system|developer|safety';
+const SENSITIVE = 'data|conversation|history|chat|chats|credentials|credential|password|passwords|token|tokens|secret|secrets|key|keys|cookies|contents|content|messages|emails|prompt|instructions|env|environment|variables|documents|files|notes|summary|context';
+const DIRECTIVES = 'instructions|instruction|prompts|prompt|rules|directions|directives|guidelines|guidance|constraints|commands|orders|policies|programming|training';
+
+/** Phrase rules shared with the tool-definition scanner (see scan/scan-tool.ts). */
+export const INJECTION_PHRASES: readonly PhraseRule[] = [
+  { rule: 'prompt-instruction-override', what: 'instruction override', pattern: `${OVERRIDE_VERBS} ~2 ${EARLIER} ~1 ${DIRECTIVES}` },
+  { rule: 'prompt-instruction-override', what: 'instruction override', pattern: `${OVERRIDE_VERBS} ?all everything|anything ~2 above|before|previously|prior|earlier|said|told` },
+  { rule: 'prompt-instruction-override', what: 'instruction override', pattern: `${OVERRIDE_VERBS} ~1 the|these|those|any ~1 above|previous|prior|earlier` },
+  { rule: 'prompt-instruction-override', what: 'new instructions', pattern: 'new|updated|revised|real|actual|true|secret|hidden|additional|important|override ~1 instructions|instruction|directive|directives|orders|task :' },
+  { rule: 'prompt-instruction-override', what: 'new instructions', pattern: 'system prompt|instructions ~1 override|overridden|updated|replaced|changed' },
+  { rule: 'prompt-instruction-override', what: 'instruction override', pattern: 'from now on you' },
+  { rule: 'prompt-role-reassignment', what: 'role reassignment', pattern: 'you are now ?a|an dan|jailbroken|unrestricted|unfiltered|uncensored|evil|free|ai|assistant|agent|chatbot|model|admin|administrator|root|developer' },
+  { rule: 'prompt-role-reassignment', what: 'role reassignment', pattern: 'you are no longer a|an|bound|restricted|limited|required|chatgpt|claude|assistant|an' },
+  { rule: 'prompt-role-reassignment', what: 'jailbreak mode', pattern: 'god|dan|jailbreak|jailbroken|unrestricted mode' },
+  { rule: 'prompt-role-reassignment', what: 'jailbreak mode', pattern: 'developer mode enabled|activated|on' },
+  { rule: 'prompt-instruction-override', what: 'guardrail bypass', pattern: 'ignore|bypass|disable|override|circumvent ~2 safety|content|ethical|moral ~1 filters|filter|guidelines|policies|policy|restrictions|guardrails|protocols' },
+  { rule: 'prompt-instruction-override', what: 'prompt disclosure request', pattern: 'reveal|print|output|repeat|leak|display|dump|disclose|show ~1 your|the ~1 system|initial|hidden|original ~1 prompt|instructions|message' },
+  // Hiding things from the user.
+  { rule: 'prompt-conceal-from-user', what: 'instruction to hide from the user', pattern: "not|don't|dont|never|without ~1 tell|telling|inform|informing|mention|mentioning|reveal|revealing|notify|notifying|alert|alerting|let|letting|show|showing ~2 the|your ~1 user|users|human|humans|operator" },
+  { rule: 'prompt-conceal-from-user', what: 'instruction to hide from the user', pattern: 'hide|conceal|keep ~3 from ~1 the|your ~1 user|users|human|humans' },
+  { rule: 'prompt-conceal-from-user', what: 'instruction to hide from the user', pattern: 'the|your user|users ~1 must|should|will|need|does|do ~1 not|never ~1 know|see|notice|learn|find|be|suspect' },
+  { rule: 'prompt-conceal-from-user', what: 'instruction to act covertly', pattern: 'secretly|covertly|surreptitiously ~3 send|call|read|forward|include|add|copy|upload|post|exfiltrate|change|modify|pass|append|use|run' },
+  { rule: 'prompt-conceal-from-user', what: 'instruction to act covertly', pattern: "without ?the user|user's|users ~1 knowing|knowledge|noticing|consent|awareness|permission" },
+  // Sending data elsewhere.
+  { rule: 'prompt-exfiltration', what: 'exfiltration', pattern: 'exfiltrate|exfiltrating|exfiltration|exfil' },
+  { rule: 'prompt-exfiltration', what: 'instruction to send data to an outside address', pattern: `send|forward|post|upload|transmit|leak|email|mail|share|copy|report|submit|deliver ~4 ${SENSITIVE} ~4 to|at|into <url>|<email>` },
+  { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: 'send|forward|post|upload|transmit|leak|email|share|copy|include|append|attach|pass ~3 password|passwords|credentials|credential|token|tokens|secret|secrets|cookies|cookie|id_rsa|apikey|api_key|keys' },
+  // Calling other tools.
+  { rule: 'prompt-tool-call-instruction', what: 'instruction to call a tool', pattern: 'call|invoke|trigger|execute ~1 the|this|that|another|other|a ~1 tool|tools' },
+  { rule: 'prompt-tool-call-instruction', what: 'instruction to call a tool', pattern: 'before|after|instead|prior ?of|to using|calling|invoking|running|executing ~2 this|any|the|that|other|another ~1 tool|tools' },
+  { rule: 'prompt-tool-call-instruction', what: 'instruction to call a tool', pattern: 'always|first|must ~2 call|invoke|use|run ~2 the|this|that ~1 tool|function' },
+];
+
+const PHRASES = new PhraseMatcher(INJECTION_PHRASES);
+
+/** Tag-like markers of a fake system / hidden channel (lower-case, single spaces). */
+const ANGLE_TAGS = new Set([
+  'system', '/system', 'sys', '<sys', 'important', '/important', 'instructions', 'instruction', 'hidden', 'secret',
+  'admin', 'system_prompt', 'systemprompt', 'system-prompt', 'developer', 'assistant', 'im_start', '|im_start|',
+  '|im_end|', '|system|', '|endoftext|', '|start_header_id|', '|eot_id|', '|assistant|', '|user|', 'override',
+]);
+const BRACKET_TAGS = new Set(['inst', '/inst', 'system', 'system override', 'systemoverride', 'admin', 'override', 'hidden instruction', 'important', 'sys', 'system message', 'system prompt']);
+const HASH_TAGS = new Set(['system', 'instruction', 'instructions', 'assistant', 'new instructions', 'system prompt']);
+
+export interface TagMatch {
+  readonly tag: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+const TAG_LOOKAHEAD = 24;
+
+/**
+ * Finds `<system>`, `<|im_start|>`, `<IMPORTANT>`, `[INST]`, `[SYSTEM OVERRIDE: …]`,
+ * `### System:` and similar. Each marker character reads at most 24 following characters,
+ * and only when a letter, `|` or `/` follows it.
+ */
+export function findFakeTag(text: string): TagMatch | undefined {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 60 && c !== 91 && c !== 35) continue;
+    if (c === 35) {
+      // `## System:` / `### Instruction` at the start of a line.
+      if (i > 0 && text.charCodeAt(i - 1) !== 10) continue;
+      let j = i;
+      while (j < n && j - i < 4 && text.charCodeAt(j) === 35) j++;
+      if (j - i < 2) continue;
+      while (j < n && j - i < 8 && text.charCodeAt(j) === 32) j++;
+      const body = readTagBody(text, j, true);
+      if (body !== undefined && HASH_TAGS.has(body.body)) return { tag: `## ${body.body}`, start: i, end: body.end };
+      continue;
+    }
+    let from = i + 1;
+    // `<<SYS>>` (Llama 2 chat format).
+    if (c === 60 && from < n && text.charCodeAt(from) === 60) from++;
+    const body = readTagBody(text, from, c === 91);
+    if (body === undefined) continue;
+    const close = c === 60 ? 62 : 93;
+    const next = body.end < n ? text.charCodeAt(body.end) : -1;
+    // `<system>` / `<system role=…>` / `[INST]` / `[SYSTEM OVERRIDE: …]`.
+    const closesTag = next === close || next === 32 || next === 58 || next === -1;
+    if (closesTag && (c === 60 ? ANGLE_TAGS : BRACKET_TAGS).has(body.body)) {
+      return { tag: `${String.fromCharCode(c)}${body.body}${String.fromCharCode(close)}`, start: i, end: Math.min(n, body.end + 1) };
+    }
+  }
+  return undefined;
+}
+
+/** First characters of the known tags: anything else after `<` or `[` is skipped at once. */
+const TAG_FIRST = new Set('sihadoxu|/<nm'.split('').map((ch) => ch.charCodeAt(0)));
+
+function isTagChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 124 || c === 47 || c === 95 || c === 45;
+}
+
+/** Lower-cased letters, `|`, `/`, `_`, `-` and single inner spaces after a marker (bounded). */
+function readTagBody(text: string, from: number, allowSpaces: boolean): { body: string; end: number } | undefined {
+  const n = text.length;
+  if (from + 2 >= n) return undefined;
+  const first = text.charCodeAt(from);
+  if (!isTagChar(first) || !TAG_FIRST.has(first >= 65 && first <= 90 ? first + 32 : first) || !isTagChar(text.charCodeAt(from + 2))) {
+    return undefined;
+  }
+  let j = from;
+  while (j < n && j - from < TAG_LOOKAHEAD) {
+    const c = text.charCodeAt(j);
+    if (isTagChar(c)) {
+      j++;
+    } else if (c === 32 && allowSpaces && j + 1 < n && isTagChar(text.charCodeAt(j + 1)) && text.charCodeAt(j - 1) !== 32) {
+      j++;
+    } else {
+      break;
+    }
+  }
+  return { body: text.slice(from, j).toLowerCase(), end: j };
+}
+
+function finding(rule: string, message: string, value: string, start: number, end: number): DetectorFinding {
+  return { detector: 'promptInjection', rule, message: `text: ${message}`, excerpt: excerptAround(value, start, end) };
+}
+
+export function inspectText(value: string, _rule: ArgumentRule | undefined): DetectorFinding | undefined {
+  try {
+    const hidden = findInvisible(value);
+    if (hidden !== undefined) {
+      const smuggled = hidden.tagText !== '' ? ` spelling "${hidden.tagText.slice(0, 32)}"` : '';
+      return finding(
+        'prompt-invisible-unicode',
+        `${hidden.count} invisible ${hidden.cls} character${hidden.count > 1 ? 's' : ''}${smuggled}`,
+        value,
+        hidden.start,
+        hidden.end,
+      );
+    }
+    const tag = findFakeTag(value);
+    if (tag !== undefined) return finding('prompt-fake-system-tag', `fake system/hidden tag ${tag.tag}`, value, tag.start, tag.end);
+    const phrase = PHRASES.find(value);
+    if (phrase !== undefined) return finding(phrase.rule, phrase.what, value, phrase.start, phrase.end);
+    return undefined;
+  } catch {
+    return finding('prompt-inspection-error', 'value could not be inspected', value, 0, 0);
+  }
+}

@@ -49,12 +49,26 @@ const MAX_TAG_TEXT = 64;
  * U+200D between two emoji-range code points (ZWJ sequences such as family emoji).
  */
 export function findInvisible(value: string): InvisibleRun | undefined {
+  // Native pre-scan: a single character class, no quantifier, so it cannot backtrack; the
+  // exact pass below starts at its first hit (most values have none).
+  INVISIBLE_HINT.lastIndex = 0;
+  const hint = INVISIBLE_HINT.exec(value);
+  if (hint === null) return undefined;
+  return exactInvisible(value, hint.index);
+}
+
+/** Every code point `invisibleClass` knows, as one character class (keep the two in step). */
+const INVISIBLE_HINT =
+  /[\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\uFFF9-\uFFFB\u{1BCA0}-\u{1BCA3}\u{1D173}-\u{1D17A}\u{E0000}-\u{E007F}]/u;
+
+function exactInvisible(value: string, from: number): InvisibleRun | undefined {
   let first: { cls: InvisibleClass; start: number; end: number } | undefined;
   let count = 0;
   let tagText = '';
-  let prevCp = -1;
+  let prevCp = from > 0 ? (value.codePointAt(from - 1) ?? -1) : -1;
+  if (from > 0 && (value.charCodeAt(from - 1) & 0xfc00) === 0xdc00) prevCp = value.codePointAt(from - 2) ?? -1;
   const n = value.length;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < n; i++) {
     let cp = value.charCodeAt(i);
     let width = 1;
     if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < n) {
