@@ -195,8 +195,6 @@ export function hasNonAscii(s: string): boolean {
 const LOOKALIKE = new Map<number, number>([
   [0xff0e, 0x2e], // FULLWIDTH FULL STOP
   [0x2024, 0x2e], // ONE DOT LEADER
-  [0x2025, 0x2e], // TWO DOT LEADER (a dot pair shown as one glyph)
-  [0x2026, 0x2e], // HORIZONTAL ELLIPSIS
   [0xfe52, 0x2e], // SMALL FULL STOP
   [0x2e31, 0x2e], // WORD SEPARATOR MIDDLE DOT
   [0x00b7, 0x2e], // MIDDLE DOT
@@ -221,8 +219,10 @@ for (let c = 0; c < 0x10000; c++) LOOKALIKE_TABLE[c] = c;
 for (const [from, to] of LOOKALIKE) LOOKALIKE_TABLE[from] = to;
 
 /** Maps look-alikes of `.`, `/` and `\` to the ASCII character; other text is unchanged. */
-export function foldLookalikes(s: string): string {
-  if (!hasNonAscii(s)) return s;
+export function foldLookalikes(input: string): string {
+  if (!hasNonAscii(input)) return input;
+  // Two dot leader and ellipsis are several dots in one glyph (NFKC agrees).
+  const s = input.includes('\u2025') || input.includes('\u2026') ? input.replaceAll('\u2025', '..').replaceAll('\u2026', '...') : input;
   const out = new Uint16Array(s.length);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

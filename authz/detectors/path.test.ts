@@ -150,3 +150,10 @@ describe('path allow/deny globs (checked on the normalised path)', () => {
     expect(inspectPathCompiled('/a/b', compilePathRule(r))).toBeUndefined();
   });
 });
+
+describe('inspectPath: multi-dot glyphs', () => {
+  it('reads the two-dot leader and the ellipsis as dots', () => {
+    expect(inspectPath('\u2025/\u2025/etc/passwd', undefined)?.rule).toBe('path-traversal');
+    expect(inspectPath('\\\u2026..\\x', undefined)?.rule).toBe('path-traversal');
+  });
+});

@@ -266,7 +266,7 @@ const CREDENTIAL_NAMES = new Set([
   'id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519', 'authorized_keys',
 ]);
 /** Web and database server trees under `/usr/local`, `/opt` and Windows drive roots. */
-const SERVER_TREE_PREFIXES = ['apache', 'httpd', 'nginx', 'lighttpd', 'php', 'mysql', 'mariadb', 'tomcat', 'lampp', 'xampp', 'wamp', 'inetpub', 'htdocs', 'filezilla'];
+const SERVER_TREE_PREFIXES = ['www', 'apache', 'httpd', 'nginx', 'lighttpd', 'php', 'mysql', 'mariadb', 'tomcat', 'lampp', 'xampp', 'wamp', 'inetpub', 'htdocs', 'filezilla'];
 const WINDOWS_ROOTS = new Set([
   'windows', 'winnt', 'program files', 'program files (x86)', 'programdata', 'documents and settings',
   'system volume information', '$recycle.bin', 'recovery', 'perflogs', 'boot', 'bootmgr', 'boot.ini',

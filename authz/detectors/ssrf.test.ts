@@ -164,3 +164,12 @@ describe('inspectUrl: public URLs pass', () => {
     expect(inspectUrl(value, undefined)).toBeUndefined();
   });
 });
+
+describe('inspectUrl: a second "@" authority after the host', () => {
+  it('refuses what a last-"@" parser would fetch, and keeps ordinary "@" in paths and queries', () => {
+    expect(ruleOf('http://good.example#@127.0.0.1/')).toBe('ssrf-parser-confusion');
+    expect(ruleOf('http://good.example/?x=@169.254.169.254')).toBe('ssrf-parser-confusion');
+    expect(ruleOf('https://www.npmjs.com/package/@scope/pkg')).toBeUndefined();
+    expect(ruleOf('https://example.com/?email=a@b.example')).toBeUndefined();
+  });
+});

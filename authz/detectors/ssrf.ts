@@ -313,6 +313,8 @@ function embeddedInternalAddress(labels: readonly string[]): string | undefined 
   return undefined;
 }
 
+const SINGLE_LABEL = 'single-label host name';
+
 function classifyName(host: string): HostVerdict | undefined {
   if (METADATA_NAMES.has(host)) return { rule: 'ssrf-metadata', what: `cloud metadata host name '${host}'` };
   if (INTERNAL_NAMES.has(host)) return { rule: 'ssrf-internal-host', what: `internal host name '${host}'` };
@@ -321,7 +323,7 @@ function classifyName(host: string): HostVerdict | undefined {
   const suffix = endsWithAny(host, INTERNAL_SUFFIXES);
   if (suffix !== undefined) return { rule: 'ssrf-internal-host', what: `internal domain '*${suffix}'` };
   const labels = host.split('.');
-  if (labels.length === 1) return { rule: 'ssrf-internal-host', what: 'single-label host name (resolved through internal search domains)' };
+  if (labels.length === 1) return { rule: 'ssrf-internal-host', what: `${SINGLE_LABEL} (resolved through internal search domains)` };
   if (labels.some((l) => l.startsWith('kubernetes.default'))) return { rule: 'ssrf-internal-host', what: 'cluster service name' };
   const embedded = embeddedInternalAddress(labels);
   if (embedded !== undefined) return { rule: 'ssrf-internal-host', what: `host name embedding the internal address ${embedded}` };
@@ -397,7 +399,28 @@ export function inspectUrlCompiled(value: string, rule: CompiledUrlRule): Detect
   const authority = rest.slice(i, end);
   const at = authority.lastIndexOf('@');
   if (at !== -1) return fail('ssrf-userinfo', 'userinfo (user@host) in URL: the host is what follows the last "@"', value, value.indexOf('@'), 1);
-  return inspectAuthority(authority, value, rule);
+  const hostFinding = inspectAuthority(authority, value, rule);
+  if (hostFinding !== undefined) return hostFinding;
+  return findShadowAuthority(rest, end, value);
+}
+
+/**
+ * `http://good.example#@127.0.0.1/`: a parser that splits on the last "@" without honouring
+ * `#`, `?` or `/` reads the text after it as the host. Refuse when that reading is blocked.
+ */
+function findShadowAuthority(rest: string, from: number, value: string): DetectorFinding | undefined {
+  for (let at = rest.indexOf('@', from); at !== -1; at = rest.indexOf('@', at + 1)) {
+    let end = at + 1;
+    while (end < rest.length && !'/?#'.includes(rest[end] as string)) end++;
+    const candidate = rest.slice(at + 1, end);
+    if (candidate === '' || candidate.length > MAX_HOST_LENGTH) continue;
+    const shadow = inspectAuthority(candidate, value, DEFAULT_URL_RULE);
+    // `@scope/pkg` paths are common; only addresses and well-known internal names count here.
+    if (shadow !== undefined && shadow.rule !== 'ssrf-invalid-host' && !shadow.message.includes(SINGLE_LABEL)) {
+      return fail('ssrf-parser-confusion', `"@" after the host: a lenient parser would fetch ${shadow.message.replace(/^ssrf: URL targets /, '')}`, value, value.indexOf('@'), 1);
+    }
+  }
+  return undefined;
 }
 
 function findEncodedCrlf(s: string): number {
