@@ -150,7 +150,7 @@ async function runDemo(o: DemoOptions, stopSignal: Promise<string>): Promise<num
 
     const sample: RunningMcpServer = await startSampleServerProcess(sandboxDir, { echo: (l) => say(`  sample-server | ${l}`) });
     cleanups.push(() => sample.stop());
-    say(`demo: sample MCP server (unprotected, loopback only) on ${sample.url}, sandbox ${sandboxDir}`);
+    say(`demo: sample MCP server pid ${sample.process.pid} (unprotected, loopback only) on ${sample.url}, sandbox ${sandboxDir}`);
     const live = await listLiveTools(sample.url);
 
     let docs: WardenDoc[];
