@@ -44,6 +44,39 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
   }
 }
 
+const OPERATOR_USER = 'mcp-warden-operator';
+
+async function grantOperatorRole(admin: KubeClient): Promise<void> {
+  const rbac = '/apis/rbac.authorization.k8s.io/v1';
+  const rule = (apiGroups: string[], resources: string[], verbs: string[]): object => ({ apiGroups, resources, verbs });
+  const subject = [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: OPERATOR_USER }];
+  await admin.request('POST', `${rbac}/clusterroles`, {
+    body: {
+      metadata: { name: OPERATOR_USER },
+      rules: [
+        rule(['mcpwarden.io'], ['mcpservers', 'mcppolicies'], ['get', 'list', 'watch']),
+        rule(['mcpwarden.io'], ['mcpservers/status', 'mcppolicies/status'], ['patch']),
+        rule([''], ['pods'], ['get', 'list', 'watch']),
+        rule([''], ['configmaps'], ['get', 'list', 'watch', 'create', 'patch']),
+        rule([''], ['events'], ['get', 'create', 'patch']),
+        rule(['admissionregistration.k8s.io'], ['mutatingwebhookconfigurations'], ['get', 'create', 'patch']),
+      ],
+    },
+  });
+  await admin.request('POST', `${rbac}/clusterrolebindings`, {
+    body: { metadata: { name: OPERATOR_USER }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: OPERATOR_USER }, subjects: subject },
+  });
+  await admin.request('POST', `${rbac}/namespaces/mcp-warden/roles`, {
+    body: {
+      metadata: { name: OPERATOR_USER, namespace: 'mcp-warden' },
+      rules: [rule(['coordination.k8s.io'], ['leases'], ['get', 'create', 'update']), rule([''], ['secrets'], ['get', 'create', 'update'])],
+    },
+  });
+  await admin.request('POST', `${rbac}/namespaces/mcp-warden/rolebindings`, {
+    body: { metadata: { name: OPERATOR_USER, namespace: 'mcp-warden' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: OPERATOR_USER }, subjects: subject },
+  });
+}
+
 const condition = (obj: WithStatus | undefined, type: string): Condition | undefined => obj?.status?.conditions?.find((c) => c.type === type);
 
 describe('operator on a real API server', () => {
@@ -54,15 +87,17 @@ describe('operator on a real API server', () => {
   let options: OperatorOptions;
 
   beforeAll(async () => {
-    cluster = await startCluster();
+    cluster = await startCluster({ users: [{ name: OPERATOR_USER, groups: [] }] });
     client = new KubeClient(loadKubeConfig(cluster.kubeconfigPath));
     await installCrds(client);
     await client.create(NAMESPACES, undefined, { metadata: { name: NS, labels: { 'mcpwarden.io/injection': 'enabled' } } });
     await client.create(NAMESPACES, undefined, { metadata: { name: 'other' } });
     await client.create(NAMESPACES, undefined, { metadata: { name: 'mcp-warden' } });
+    await grantOperatorRole(client);
     mcp = await startMcpFixture('session', [readFile, runBackup]);
     options = {
-      client,
+      // The operator runs with the least-privilege role documented in operator/README.md.
+      client: new KubeClient(loadKubeConfig(await cluster.kubeconfigFor(OPERATOR_USER))),
       logger: silentLogger,
       operatorNamespace: 'mcp-warden',
       leaderElect: true,
