@@ -25,6 +25,10 @@ const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcomm
     summary: 'sessions revoke (--session REF | --principal P) [--for 24h] (--redis URL | --admin URL)  refuse those sessions from now on',
     load: async () => (await import('./authz/session/sessions-command.js')).runSessionsRevokeCommand,
   },
+  'tools scan': {
+    summary: 'tools scan [FILE…|-] [--output json|table]  scan tool definitions for poisoning (exit 1 on findings, 2 if unreadable)',
+    load: async () => (await import('./authz/scan/tools-scan-command.js')).runToolsScanCommand,
+  },
   'policy validate': {
     summary: 'policy validate FILE|DIR…  check MCPServer/MCPPolicy manifests (exit 1 on errors, 2 if unreadable)',
     load: async () => (await import('./authz/config/policy-validate-command.js')).runPolicyValidateCommand,

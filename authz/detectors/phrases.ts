@@ -7,7 +7,8 @@
  *
  * Pattern syntax (compiled at module load): words separated by spaces; `a|b` alternatives;
  * a leading `?` makes a slot optional; `~N` skips up to N arbitrary words. Special words: `:` (a colon), `<url>`
- * (http(s)/ftp URL), `<email>` (an e-mail address).
+ * (http(s)/ftp URL), `<email>` (an e-mail address), `<ident>` (any other word holding an
+ * underscore, such as a tool name `write_file`).
  */
 
 export interface PhraseRule {
@@ -126,11 +127,13 @@ export class PhraseMatcher {
   private readonly urlId: number;
   private readonly emailId: number;
   private readonly colonId: number;
+  private readonly identId: number;
 
   constructor(rules: readonly PhraseRule[]) {
     this.urlId = this.vocab.idOf('<url>');
     this.emailId = this.vocab.idOf('<email>');
     this.colonId = this.vocab.idOf(COLON);
+    this.identId = this.vocab.idOf('<ident>');
     for (const r of rules) {
       const c = this.compile(r);
       const last = c.slots[c.slots.length - 1] as Slot;
@@ -210,10 +213,12 @@ export class PhraseMatcher {
         id = this.urlId;
       } else {
         let h = 0x811c9dc5 | 0;
+        let underscore = false;
         end = i;
         while (end < n) {
           const d = text.charCodeAt(end);
           if (!isWordCode(d)) break;
+          if (d === 95) underscore = true;
           h = Math.imul(h ^ lowerCode(d), 0x01000193);
           end++;
         }
@@ -224,6 +229,7 @@ export class PhraseMatcher {
         } else if (end - i <= MAX_WORD) {
           id = this.vocab.lookup(text, i, end, h);
         }
+        if (id === OTHER && underscore) id = this.identId;
       }
       const at = count & (RING - 1);
       ids[at] = id;

@@ -1,0 +1,128 @@
+/**
+ * Tool-definition scanner for poisoning: hidden instructions, exfiltration targets,
+ * references to other tools, instructions to hide things from the user, and invisible
+ * Unicode — in the name, title, description and every text of the input and output schemas
+ * (property names, descriptions, titles, enums, defaults, examples), walked with a budget.
+ * Used by `mcp-warden tools scan` and by the operator's discovery.
+ */
+import { toolDigest } from '../api/digest.js';
+import type { ToolDefinition, ToolFinding } from '../api/types.js';
+import { PhraseMatcher } from '../detectors/phrases.js';
+import { findFakeTag } from '../detectors/prompt.js';
+import { excerptAround, findInvisible } from '../detectors/unicode.js';
+import { SEVERITY, TOOL_PHRASES, type ScanRule } from './tool-phrases.js';
+
+export interface ScanFinding extends ToolFinding {
+  readonly rule: ScanRule;
+  readonly severity: 'low' | 'medium' | 'high' | 'critical';
+  readonly excerpt: string;
+  /** What was found, for people (`secret file`, `hidden-instruction tag <important>`). */
+  readonly message: string;
+  /** Where: `description`, `name`, `inputSchema/properties/path/description` …, UTF-16 offsets. */
+  readonly span?: { readonly field: string; readonly start: number; readonly end: number };
+}
+
+export interface ToolScanResult {
+  readonly name: string;
+  readonly digest: string;
+  readonly findings: readonly ScanFinding[];
+}
+
+/** Schema walk budget: nodes visited, nesting depth, characters scanned. */
+const MAX_NODES = 5_000;
+const MAX_DEPTH = 32;
+const MAX_TEXT_CHARS = 1 << 20;
+/** Findings reported per tool (the first per rule and field are the useful ones). */
+const MAX_FINDINGS = 32;
+
+const PHRASES = new PhraseMatcher(TOOL_PHRASES);
+
+interface Text {
+  readonly field: string;
+  readonly value: string;
+}
+
+/** Every string in a JSON value (keys included), with a JSON-pointer-like field path. */
+function collectSchemaTexts(root: unknown, base: string, out: Text[]): void {
+  const stack: Array<{ node: unknown; path: string; depth: number }> = [{ node: root, path: base, depth: 0 }];
+  let nodes = 0;
+  let chars = 0;
+  while (stack.length > 0) {
+    const cur = stack.pop();
+    if (cur === undefined) break;
+    if (++nodes > MAX_NODES || chars > MAX_TEXT_CHARS) {
+      out.push({ field: `${base} (truncated)`, value: '' });
+      return;
+    }
+    const { node, path, depth } = cur;
+    if (typeof node === 'string') {
+      out.push({ field: path, value: node });
+      chars += node.length;
+    } else if (Array.isArray(node)) {
+      if (depth < MAX_DEPTH) node.forEach((item, i) => stack.push({ node: item, path: `${path}/${i}`, depth: depth + 1 }));
+    } else if (typeof node === 'object' && node !== null && depth < MAX_DEPTH) {
+      for (const [key, value] of Object.entries(node)) {
+        const child = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+        // Property names reach the model too: scan them like any other text.
+        out.push({ field: `${child} (key)`, value: key });
+        chars += key.length;
+        stack.push({ node: value, path: child, depth: depth + 1 });
+      }
+    }
+  }
+}
+
+function textsOf(tool: ToolDefinition): Text[] {
+  const texts: Text[] = [];
+  if (typeof tool.name === 'string') texts.push({ field: 'name', value: tool.name });
+  if (typeof tool.title === 'string') texts.push({ field: 'title', value: tool.title });
+  if (typeof tool.description === 'string') texts.push({ field: 'description', value: tool.description });
+  if (tool.inputSchema !== undefined) collectSchemaTexts(tool.inputSchema, 'inputSchema', texts);
+  if (tool.outputSchema !== undefined) collectSchemaTexts(tool.outputSchema, 'outputSchema', texts);
+  if (tool.annotations !== undefined) collectSchemaTexts(tool.annotations, 'annotations', texts);
+  return texts;
+}
+
+function scanText(text: Text, add: (rule: ScanRule, what: string, start: number, end: number) => void): void {
+  const { value } = text;
+  if (value === '') return;
+  const hidden = findInvisible(value);
+  if (hidden !== undefined) {
+    const smuggled = hidden.tagText !== '' ? ` spelling "${hidden.tagText.slice(0, 32)}"` : '';
+    add('invisible-unicode', `${hidden.count} invisible ${hidden.cls} character(s)${smuggled}`, hidden.start, hidden.end);
+  }
+  const tag = findFakeTag(value);
+  if (tag !== undefined) add('hidden-instruction', `hidden-instruction tag ${tag.tag}`, tag.start, tag.end);
+  for (const m of PHRASES.findAll(value, 8)) add(m.rule as ScanRule, m.what, m.start, m.end);
+}
+
+export function scanTool(tool: ToolDefinition): ToolScanResult {
+  const findings: ScanFinding[] = [];
+  const seen = new Set<string>();
+  let digest: string;
+  try {
+    digest = toolDigest(tool);
+  } catch {
+    digest = '';
+  }
+  for (const text of textsOf(tool)) {
+    if (text.field.endsWith('(truncated)')) {
+      findings.push({
+        rule: 'hidden-instruction',
+        severity: 'medium',
+        excerpt: '',
+        message: 'schema too large to scan completely',
+        span: { field: text.field, start: 0, end: 0 },
+      });
+      continue;
+    }
+    scanText(text, (rule, what, start, end) => {
+      const key = `${rule}\u0000${text.field}`;
+      if (seen.has(key) || findings.length >= MAX_FINDINGS) return;
+      seen.add(key);
+      const severity = rule === 'invisible-unicode' && what.includes('tag') ? 'critical' : SEVERITY[rule];
+      findings.push({ rule, severity, excerpt: excerptAround(text.value, start, end), message: what, span: { field: text.field, start, end } });
+    });
+  }
+  return { name: typeof tool.name === 'string' ? tool.name : '', digest, findings };
+}

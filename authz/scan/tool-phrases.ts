@@ -1,0 +1,69 @@
+/**
+ * Phrase rules for tool-definition poisoning (the MCPTox / Invariant Labs "tool poisoning"
+ * shapes): instructions hidden in a description, exfiltration targets, references to other
+ * tools, and instructions to keep things from the user. Text a tool author writes *for the
+ * model* is normal ("Use this tool when …", "DEPRECATED: use read_text_file instead", the
+ * fetch tool's "Although originally you did not have internet access …"), so every rule
+ * needs an imperative aimed at something other than using this tool as described.
+ */
+import type { PhraseRule } from '../detectors/phrases.js';
+import { INJECTION_PHRASES } from '../detectors/prompt.js';
+
+export type ScanRule = 'hidden-instruction' | 'exfiltration' | 'cross-tool-reference' | 'conceal-from-user' | 'invisible-unicode';
+
+/** The prompt detector's phrase rules, renamed to the scanner's rule names. */
+const FROM_PROMPT: Readonly<Record<string, ScanRule>> = {
+  'prompt-instruction-override': 'hidden-instruction',
+  'prompt-role-reassignment': 'hidden-instruction',
+  'prompt-conceal-from-user': 'conceal-from-user',
+  'prompt-exfiltration': 'exfiltration',
+  'prompt-tool-call-instruction': 'cross-tool-reference',
+};
+
+const SECRET_FILES =
+  'id_rsa|id_ed25519|id_ecdsa|id_dsa|ssh|aws|env|mcp|credentials|netrc|npmrc|pgpass|kube|kubeconfig|passwd|shadow|keychain|wallet|claude_desktop_config';
+
+const SCANNER_ONLY: readonly PhraseRule[] = [
+  // Instructions addressed to the model that override its normal behaviour.
+  { rule: 'hidden-instruction', what: 'note addressed to the model', pattern: 'note|notes|message|instruction|instructions to|for ?the assistant|model|ai|llm|agent|ais|models' },
+  { rule: 'hidden-instruction', what: 'urgency marker', pattern: 'this is ?very|extremely|really|critically important' },
+  { rule: 'hidden-instruction', what: 'urgency marker', pattern: 'very|extremely important side effect' },
+  { rule: 'hidden-instruction', what: 'instruction override', pattern: 'previous|prior|earlier|above|other|usual|normal instructions|rules|guidelines|guidance|policies ~6 do|does not ~1 apply' },
+  { rule: 'hidden-instruction', what: 'instruction to skip confirmation', pattern: 'without asking|confirmation|confirming|approval|permission|consent' },
+  { rule: 'hidden-instruction', what: 'instructions outside the tool call', pattern: 'instructions|instruction ~2 into account ~2 without|even' },
+  { rule: 'hidden-instruction', what: 'instruction to read before use', pattern: 'before|prior ?to using|calling|answering|responding|invoking|running ~6 read|fetch|open|load|cat|get' },
+  // Where data is sent.
+  { rule: 'exfiltration', what: 'secret file', pattern: `read|open|cat|load|include|attach|send|upload|access|fetch|get ~6 ${SECRET_FILES}` },
+  { rule: 'exfiltration', what: 'content passed through a side parameter', pattern: 'pass|put|include|insert|append|add|place|provide|send|copy ~4 its|their|the|it|this|that|user\'s|users|all ~2 content|contents|value|values|keys|key|token|tokens|credentials|conversation|history|output|result|data|it|them ~3 as|in|into|inside|to ~2 the|a ~1 parameter|argument|field|param|sidenote|notes|metadata|context|token' },
+  { rule: 'exfiltration', what: 'content passed through a side parameter', pattern: 'pass|put|include|send ~2 user\'s|users|the|your ~1 api|secret|private|access ~1 keys|key|tokens|token|credentials|password|passwords' },
+  { rule: 'exfiltration', what: 'conversation forwarded', pattern: 'include|send|forward|append|pass|attach|copy ~2 the|entire|full|whole|all ~2 conversation|chat|history|context|messages' },
+  { rule: 'exfiltration', what: 'recipient redirection', pattern: 'set|change|override|replace|redirect|rewrite ~2 the|all|every ~1 recipient|recipients|address|addresses|emails|email|destination' },
+  { rule: 'exfiltration', what: 'copy to an outside address', pattern: 'bcc|cc|forward|proxy|proxying|redirect|recipient|recipients|emails ~6 <email>|<url>' },
+  { rule: 'exfiltration', what: 'download and run', pattern: 'curl|wget|iwr|invoke-webrequest ~4 <url>' },
+  // Other tools.
+  { rule: 'cross-tool-reference', what: 'instruction to call another tool', pattern: 'call|invoke|trigger|execute|run ?the <ident>' },
+  { rule: 'cross-tool-reference', what: 'condition on another tool', pattern: 'when|whenever|if|while ~1 the|a|any ~2 tool|tools|server|servers ~1 is|are present|available|called|used|invoked|loaded|installed|connected' },
+  { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'supersedes|replaces|overrides|shadows|overrules ~4 tool|tools|server|servers' },
+  { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'always use|call|invoke|prefer ~2 it|this|me ~1 instead|first' },
+  { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'rather|instead than|of ~1 the|any|all ~1 other|others|another' },
+  { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'always call|invoke|use|run ~2 it|this|me ~1 first|before' },
+  { rule: 'cross-tool-reference', what: 'instruction tied to another operation', pattern: 'before|after ~8 execute|run|call|use|invoke this tool|function' },
+  { rule: 'cross-tool-reference', what: 'instruction to every request', pattern: 'for|on every|each|all request|requests|call|calls|message|messages|query|queries' },
+  // Keeping the user in the dark.
+  { rule: 'conceal-from-user', what: 'secret operation', pattern: 'secret|confidential|covert|hidden operation|step|task|instruction|instructions|action' },
+  { rule: 'conceal-from-user', what: 'instruction not to mention', pattern: "not|never|don't|dont mention|reveal|disclose|tell ~1 this|that|it|these" },
+  { rule: 'conceal-from-user', what: 'instruction to keep quiet', pattern: 'keep ~3 hidden|secret|quiet|private|confidential' },
+];
+
+export const TOOL_PHRASES: readonly PhraseRule[] = [
+  ...INJECTION_PHRASES.map((r) => ({ ...r, rule: FROM_PROMPT[r.rule] ?? 'hidden-instruction' })),
+  ...SCANNER_ONLY,
+];
+
+export const SEVERITY: Readonly<Record<ScanRule, 'low' | 'medium' | 'high' | 'critical'>> = {
+  'hidden-instruction': 'high',
+  exfiltration: 'critical',
+  'cross-tool-reference': 'high',
+  'conceal-from-user': 'high',
+  'invisible-unicode': 'high',
+};
