@@ -11,6 +11,11 @@ import { KubeClient, loadKubeConfig, type KubeObject } from '../../operator/runt
 import { silentLogger } from '../../operator/runtime/logger.js';
 import { CONFIGMAPS, EVENTS, MCPPOLICIES, MCPSERVERS, NAMESPACES, PODS, resourcePath } from '../../operator/runtime/resources.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
+import { buildRequest } from '../support/context.js';
+import { watchClusterManifests } from '../../authz/config/cluster.js';
+import { buildSnapshot } from '../../authz/config/snapshot.js';
+import { createEngine } from '../../authz/pipeline/decide.js';
+import type { Verdict } from '../../authz/pipeline/verdict.js';
 import { installCrds } from './crd-install.js';
 import { startMcpFixture, type McpFixture } from './mcp-fixture.js';
 
@@ -245,6 +250,29 @@ describe('operator on a real API server', () => {
       (e) => e.reason === 'SuspiciousToolDefinition',
     );
     expect(flagged.map((e) => e.message)).toEqual([expect.stringContaining('run_backup (exfiltration-target)')]);
+
+    // The authz service in cluster mode sees the drift the operator recorded and blocks the tool.
+    const watcher = await watchClusterManifests(cluster.kubeconfigPath, () => undefined, () => undefined, { debounceMs: 20 });
+    try {
+      const load = watcher.current();
+      if (load === undefined) throw new Error('no load from the cluster');
+      const build = buildSnapshot(load, 1, Date.now());
+      const snapshot = build.snapshot;
+      if (snapshot === undefined) throw new Error(JSON.stringify(build.problems));
+      const engine = createEngine({ snapshot: () => snapshot });
+      const callTool = (name: string, args: Record<string, unknown>): Promise<Verdict> =>
+        engine.decide(
+          buildRequest({
+            body: { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name, arguments: args } },
+            serverKey: 'demo/files',
+            headers: { 'mcp-protocol-version': '2025-06-18', 'mcp-session-id': 's1' },
+          }),
+        );
+      expect((await callTool('run_backup', { filename: 'nightly.tar' })).denial?.rule).toBe('tool-drifted');
+      expect((await callTool('read_file', { path: 'notes.txt' })).allowed).toBe(true);
+    } finally {
+      await watcher.close();
+    }
 
     const table = await client.request<{ columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[] }> }>('GET', resourcePath(MCPSERVERS, NS), {
       accept: 'application/json;as=Table;v=v1;g=meta.k8s.io',
