@@ -102,12 +102,16 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
       ...(webhook !== undefined ? { webhook } : {}),
     });
     logger.info({ namespace: values.namespace ?? '(all)', webhookPort: operator.webhookPort, leaderElect: values['leader-elect'] }, 'operator started');
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    const reason = await Promise.race([
+      new Promise<'signal'>((resolve) => {
+        process.once('SIGINT', () => resolve('signal'));
+        process.once('SIGTERM', () => resolve('signal'));
+      }),
+      operator.lostLeadership.then(() => 'lost' as const),
+    ]);
     await operator.stop();
-    return 0;
+    // A replica that lost its Lease exits non-zero so its supervisor restarts it as a candidate.
+    return reason === 'lost' ? 1 : 0;
   } catch (err) {
     logger.error({ err: err instanceof Error ? err.message : String(err) }, 'operator failed');
     return 1;

@@ -61,6 +61,8 @@ export interface RunningOperator {
   webhookPort?: number;
   /** Resolves once this replica leads and its controllers run. */
   leading: Promise<void>;
+  /** Resolves if this replica loses its Lease; the process should then exit and restart. */
+  lostLeadership: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -167,6 +169,8 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   let elector: LeaderElector | undefined;
   let leading: Promise<void>;
   let stopping = false;
+  let markLost: () => void = () => undefined;
+  const lostLeadership = new Promise<void>((resolve) => (markLost = resolve));
   if (o.leaderElect) {
     elector = new LeaderElector(client, {
       namespace: o.operatorNamespace,
@@ -190,6 +194,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
             logger.error({}, 'leadership lost; stopping controllers');
             void serverController.stop();
             void policyController.stop();
+            markLost();
           }
         },
       );
@@ -202,6 +207,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   return {
     ...(webhookPort !== undefined ? { webhookPort } : {}),
     leading,
+    lostLeadership,
     async stop(): Promise<void> {
       stopping = true;
       clearInterval(rotation);
