@@ -1,0 +1,140 @@
+/**
+ * Wires config → engine → gRPC server for `mcp-warden authz`; nothing else lives here.
+ * The config is loaded and validated, compiled into a frozen snapshot, and swapped
+ * atomically on every good reload; a bad edit keeps the last good snapshot and says why.
+ */
+import { parseArgs } from 'node:util';
+import { pino, type Logger } from 'pino';
+import { watchManifests, type LoadResult } from './config/watch.js';
+import { buildSnapshot } from './config/snapshot.js';
+import { startAuthzServer } from './envoy/server.js';
+import { createEngine } from './pipeline/decide.js';
+import type { Snapshot } from './pipeline/compiled.js';
+import type { WardenRequest } from './pipeline/request.js';
+import type { Verdict } from './pipeline/verdict.js';
+import { createMetrics, startMetricsServer, type WardenMetrics } from './telemetry/metrics.js';
+import { initSqlParser } from './detectors/sql.js';
+import { createStatefulChecks, createStoreFromOptions } from './stages/stateful.js';
+import { createSessionsAdminHandler } from './session/sessions-command.js';
+
+export interface AuthzOptions {
+  /** A YAML file or a directory of YAML files with MCPServer/MCPPolicy manifests. */
+  readonly configPath: string;
+  /** `host:port`; port 0 picks a free port. */
+  readonly listen: string;
+  readonly metricsListen?: string | undefined;
+  readonly redisUrl?: string | undefined;
+  readonly logger?: Logger | undefined;
+  /** Poll the config instead of relying on fs events (network filesystems, ConfigMap mounts). */
+  readonly pollConfigMs?: number | undefined;
+}
+
+export interface RunningAuthz {
+  readonly port: number;
+  readonly metricsPort: number | undefined;
+  /** The current snapshot (for tests and `explain`). */
+  snapshot(): Snapshot | undefined;
+  decide(request: WardenRequest): Promise<Verdict>;
+  close(): Promise<void>;
+}
+
+export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
+  const logger = options.logger ?? pino({ name: 'mcp-warden-authz' });
+  const metrics: WardenMetrics = createMetrics();
+  await initSqlParser();
+
+  let current: Snapshot | undefined;
+  let generation = 0;
+  const store = await createStoreFromOptions({ redisUrl: options.redisUrl });
+  const stateful = createStatefulChecks({ store, logger });
+  const engine = createEngine({ snapshot: () => current, stateful });
+
+  // The gRPC server records metrics and security events for every verdict, fail-closed ones included.
+  const decide = (request: WardenRequest): Promise<Verdict> => engine.decide(request);
+
+  const server = await startAuthzServer({ listen: options.listen, decide, logger, metrics });
+  server.setServing(false);
+
+  function onLoad(result: LoadResult): void {
+    const build = buildSnapshot(result, generation + 1, Date.now());
+    for (const warning of build.warnings) logger.warn({ event: 'mcp-warden.config' }, warning);
+    if (build.snapshot === undefined) {
+      metrics.configReload('error');
+      for (const p of build.problems) logger.error({ event: 'mcp-warden.config', resource: p.resource, path: p.path }, `config rejected, keeping the last good one: ${p.resource}: ${p.path}: ${p.message}`);
+      return;
+    }
+    generation += 1;
+    current = build.snapshot;
+    metrics.configReload('success', generation);
+    server.setServing(true);
+    for (const note of build.inferences) logger.debug({ event: 'mcp-warden.inference', ...note }, `argument ${note.pointer} of ${note.tool}: kind ${note.kind} (${note.source}: ${note.reason})`);
+    logger.info({ event: 'mcp-warden.config', generation, servers: build.snapshot.servers.size }, `config generation ${generation} loaded from ${options.configPath}`);
+  }
+
+  const watcher = await watchManifests(options.configPath, onLoad, {
+    onError(errors) {
+      metrics.configReload('error');
+      for (const e of errors) logger.error({ event: 'mcp-warden.config', file: e.file, document: e.document, path: e.path }, `config rejected, keeping the last good one: ${e.file}:${e.document}: ${e.path}: ${e.message}`);
+    },
+    pollMs: options.pollConfigMs,
+  });
+
+  const metricsServer = options.metricsListen !== undefined ? await startMetricsServer(options.metricsListen, metrics.registry, createSessionsAdminHandler(store)) : undefined;
+
+  return {
+    port: server.port,
+    metricsPort: metricsServer?.port,
+    snapshot: () => current,
+    decide,
+    async close() {
+      watcher.close();
+      await server.close();
+      await metricsServer?.close();
+      await stateful.close();
+    },
+  };
+}
+
+const USAGE = 'usage: mcp-warden authz --config PATH --listen HOST:PORT [--metrics-listen HOST:PORT] [--redis URL] [--log-level LEVEL]';
+
+export async function runAuthzCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string' },
+        listen: { type: 'string', default: '127.0.0.1:9191' },
+        'metrics-listen': { type: 'string' },
+        redis: { type: 'string' },
+        'log-level': { type: 'string', default: 'info' },
+        'poll-config-ms': { type: 'string' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.config === undefined) {
+    process.stderr.write(`--config is required here (cluster mode watches the API server and needs 'mcp-warden authz' inside a cluster)\n${USAGE}\n`);
+    return 2;
+  }
+  const logger = pino({ name: 'mcp-warden-authz', level: values['log-level'] });
+  const running = await startAuthz({
+    configPath: values.config,
+    listen: values.listen,
+    metricsListen: values['metrics-listen'],
+    redisUrl: values.redis ?? process.env.MCP_WARDEN_REDIS_URL,
+    logger,
+    pollConfigMs: values['poll-config-ms'] !== undefined ? Number(values['poll-config-ms']) : undefined,
+  });
+  logger.info({ event: 'mcp-warden.start', port: running.port, metricsPort: running.metricsPort }, `authz listening on ${values.listen.replace(/:\d+$/, '')}:${running.port}`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await running.close();
+  return 0;
+}
