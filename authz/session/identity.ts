@@ -70,7 +70,7 @@ export function sessionIdentity(ctx: CheckContext): SessionIdentity {
     return {
       kind: 'mcp',
       ref: `m.${refHash(server, 'mcp', sessionHeader)}`,
-      label: `Mcp-Session-Id ${sessionHeader.slice(0, 6)}…`,
+      label: `Mcp-Session-Id ${sessionHeader.slice(0, 6)}...`,
       principal,
       address,
       userAgent,

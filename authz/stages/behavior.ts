@@ -43,6 +43,8 @@ const ENUMERATION_MAX_ARGS = 8;
 
 export interface CompiledBehaviorRule {
   readonly index: number;
+  /** Counter id (prefix) of the rule: one string shared by every counter the store keeps. */
+  readonly id: string;
   readonly detector: BehaviorDetector;
   readonly rule: string;
   readonly action: BehaviorAction;
@@ -64,6 +66,7 @@ export function compileBehavior(rules: readonly BehaviorRule[]): CompiledBehavio
     if (!(windowMs > 0) || !(threshold >= 0)) throw new Error(`spec.behavior[${index}]: window and threshold must be positive`);
     return {
       index,
+      id: `${r.detector}${index}`,
       detector: r.detector,
       rule: BEHAVIOR_RULE_NAMES[r.detector],
       action: r.action,
@@ -104,7 +107,7 @@ export function planBehavior(
   for (const rule of rules) {
     const out = rule.scope === 'principal' && hasPrincipal ? principal : session;
     const effect = effectOf(rule.action, enforcing);
-    const prefix = `${rule.detector}${rule.index}`;
+    const prefix = rule.id;
     const calls = rule.tool === undefined ? ctx.toolCalls : ctx.toolCalls.filter((c) => c.name === rule.tool);
     switch (rule.detector) {
       case 'rate':

@@ -25,20 +25,27 @@ local function num(v) if v then return tonumber(v) end return nil end
 local function fmt(v) return string.format('%.17g', v) end
 
 if (num(redis.call('GET', KEYS[2])) or 0) > now then res.rv = 1; blocked = true end
-local su0 = num(redis.call('HGET', rec, 'su')) or 0
+local s = o.s
+-- One read for the whole record: fields 1-7, then the bound values in s.bind order.
+local fields = {'su', 'sr', 'ca', 'ls', 'co', 'ct', 'h'}
+if s then for _, pair in ipairs(s.bind or {}) do fields[#fields + 1] = 'b:' .. pair[1] end end
+local f = redis.call('HMGET', rec, unpack(fields))
+local su0 = num(f[1]) or 0
 if su0 > now then
   res.su = su0
-  res.sr = redis.call('HGET', rec, 'sr') or ''
+  res.sr = f[2] or ''
   blocked = true
 end
+f = {f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12]}
 
-local s = o.s
 local H0 = nil
 local ca = nil
+local ls0 = nil
+local fresh = false
 if s then
-  local f = redis.call('HMGET', rec, 'ca', 'ls', 'co', 'ct', 'h')
   ca = num(f[1])
-  local fresh = ca == nil
+  ls0 = num(f[2])
+  fresh = ca == nil
   if not fresh then
     if now - ca > s.life then res.ex = 'lifetime' elseif now - num(f[2]) > s.idle then res.ex = 'idle' end
     if res.ex ~= '' then
@@ -55,8 +62,8 @@ if s then
     ca = now
   elseif res.ex == '' then
     H0 = num(f[5])
-    for _, pair in ipairs(s.bind or {}) do
-      local v = redis.call('HGET', rec, 'b:' .. pair[1])
+    for bi, pair in ipairs(s.bind or {}) do
+      local v = f[5 + bi]
       if not v or (v == '' and pair[2] ~= '') then
         redis.call('HSET', rec, 'b:' .. pair[1], pair[2])
       elseif v ~= pair[2] then
@@ -127,12 +134,14 @@ for j, c in ipairs(o.c or {}) do
     exceeded = true
     if tokens >= c.cost then tokens = tokens - c.cost; exceeded = false end
     redis.call('HSET', key, 't', fmt(tokens), 'ts', now)
+    c.touch = true
     value = math.floor(tokens)
     ttl = c.cap / math.max(c.rate, 1e-9)
   elseif c.k == 'window' then
     local idx = math.floor(now / c.win)
     local f = redis.call('HMGET', key, 'i', 'c', 'p', 'l')
     local i, cur, prev, last = num(f[1]) or idx, num(f[2]) or 0, num(f[3]) or 0, num(f[4])
+    if f[1] == false or i ~= idx then c.touch = true end
     if i ~= idx then
       if i == idx - 1 then prev = cur else prev = 0 end
       cur = 0
@@ -158,7 +167,7 @@ for j, c in ipairs(o.c or {}) do
       redis.call('SADD', key, c.m)
       card = card + 1
     end
-    redis.call('PEXPIRE', key, math.ceil(2 * c.win))
+    if card == 1 then redis.call('PEXPIRE', key, math.ceil(2 * c.win)) end
     value = redis.call('SCARD', prevKey) * (1 - (now - idx * c.win) / c.win) + card
     exceeded = value > c.th
     ttl = c.win
@@ -166,6 +175,7 @@ for j, c in ipairs(o.c or {}) do
     local idx = math.floor(now / c.bucket)
     local f = redis.call('HMGET', key, 'i', 'c', 'b', 'n')
     local i, cur, base, n = num(f[1]) or idx, num(f[2]) or 0, num(f[3]) or 0, num(f[4]) or 0
+    if f[1] == false or idx > i then c.touch = true end
     if idx > i then
       local k = idx - i
       base = (base * (1 - c.alpha) + cur * c.alpha) * ((1 - c.alpha) ^ (k - 1))
@@ -179,49 +189,62 @@ for j, c in ipairs(o.c or {}) do
     exceeded = n >= c.hist and cur >= c.min and cur > c.factor * math.max(base, 1)
     ttl = c.bucket * 20
   end
-  if c.k ~= 'distinct' then redis.call('PEXPIRE', key, math.ceil(2 * ttl)) end
+  -- A window's state matters until the end of the next window: refreshing the TTL when a
+  -- window starts is enough (a bucket's until it is full again: on every write).
+  if c.touch then redis.call('PEXPIRE', key, math.ceil(2 * ttl)) end
   if ttl > maxWindow then maxWindow = ttl end
   res.c[j] = {value, exceeded and 1 or 0}
   if exceeded then apply(c.e, c.id) end
 end
 
+local hashed = false
+local firstId = false
 if s and not blocked then
   local W = s.w
   local H = H0
   for _, id in ipairs(s.ids or {}) do
     if id.t == 'h' then
       redis.call('ZADD', KEYS[4], now, id.v)
+      hashed = true
     elseif H == nil or id.v >= H - W then
       if H == nil or id.v > H then H = id.v end
       redis.call('ZADD', KEYS[3], id.v, string.format('%d', id.v))
     end
   end
-  if H ~= nil then
-    redis.call('HSET', rec, 'h', string.format('%d', H))
+  firstId = H0 == nil and H ~= nil
+  if H ~= nil and H ~= H0 then
     redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. string.format('%d', H - W))
   end
-  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(math.max(32, W) + 1))
-  redis.call('HSET', rec, 'ls', now)
+  if hashed then redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(math.max(32, W) + 1)) end
+  if s.co ~= '' and res.tf == '' then
+    redis.call('HSET', rec, 'ls', now, 'h', H and string.format('%d', H) or '', 'co', s.co, 'ct', now)
+  else
+    redis.call('HSET', rec, 'ls', now, 'h', H and string.format('%d', H) or '')
+  end
   redis.call('HINCRBY', rec, 'n', 1)
-  if s.co ~= '' and res.tf == '' then redis.call('HSET', rec, 'co', s.co, 'ct', now) end
 end
 
+local su = su0
 if suspendWith ~= '' and res.su == 0 then
   res.sn = now + o.susp
+  su = res.sn
   redis.call('HSET', rec, 'su', res.sn, 'sr', suspendWith)
 end
 
-local ttl = math.ceil(2 * maxWindow)
-if s then
-  ttl = math.max(ttl, s.idle + 60000, s.rw)
-  if s.kind == 'mcp' then ttl = math.max(ttl, ca + s.life + s.idle - now) end
-end
-local su = num(redis.call('HGET', rec, 'su')) or 0
-if su > now then ttl = math.max(ttl, su - now) end
-if redis.call('PTTL', rec) < ttl then redis.call('PEXPIRE', rec, ttl) end
-if s then
-  redis.call('PEXPIRE', KEYS[3], ttl)
-  redis.call('PEXPIRE', KEYS[4], ttl)
+-- TTLs are refreshed when a record starts, when it is suspended, and otherwise at most every
+-- 30 s of activity (the TTL carries a 60 s margin over the idle timeout).
+if fresh or res.sn > 0 or firstId or hashed or (s and (ls0 == nil or now - ls0 >= 30000)) then
+  local ttl = math.ceil(2 * maxWindow)
+  if s then
+    ttl = math.max(ttl, s.idle + 60000, s.rw)
+    if s.kind == 'mcp' then ttl = math.max(ttl, ca + s.life + s.idle - now) end
+  end
+  if su > now then ttl = math.max(ttl, su - now) end
+  if redis.call('PTTL', rec) < ttl then redis.call('PEXPIRE', rec, ttl) end
+  if s then
+    redis.call('PEXPIRE', KEYS[3], ttl)
+    redis.call('PEXPIRE', KEYS[4], ttl)
+  end
 end
 if #res.c == 0 then res.c = cjson.decode('[]') end
 return cjson.encode(res)

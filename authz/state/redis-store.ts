@@ -202,6 +202,8 @@ export class RedisStateStore implements StateStore {
     if (observations.length === 0) return [];
     const encoded = observations.map((o) => ({ keys: keysFor(o), arg: encodeObservation(o) }));
     try {
+      const single = encoded.length === 1 ? encoded[0] : undefined;
+      if (single !== undefined) return [decode(await this.evalOne(single.keys, single.arg))];
       const pipeline = this.client.pipeline();
       for (const e of encoded) pipeline.evalsha(SCRIPT_SHA, e.keys.length, ...e.keys, e.arg);
       const replies = (await pipeline.exec()) ?? [];
@@ -221,6 +223,16 @@ export class RedisStateStore implements StateStore {
       return out;
     } catch (err) {
       throw new StoreUnavailableError(`redis: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+
+  private async evalOne(keys: string[], arg: string): Promise<unknown> {
+    try {
+      return await this.client.evalsha(SCRIPT_SHA, keys.length, ...keys, arg);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
+      // The script cache was flushed (restart, failover): EVAL loads it again.
+      return this.client.eval(OBSERVE_SCRIPT, keys.length, ...keys, arg);
     }
   }
 
