@@ -81,5 +81,5 @@ describe.skipIf(!envoy.available)('MCP conformance suite: direct vs through Envo
     const failed = Object.entries(a).filter(([, checks]) => Object.values(checks).some((s) => s === 'FAILURE'));
     expect(failed, direct.output).toEqual([]);
     expect(b, `through Envoy + MCP Warden:\n${through.output}`).toEqual(a);
-  });
+  }, 180_000);
 });

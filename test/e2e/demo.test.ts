@@ -73,7 +73,7 @@ describe.skipIf(!envoy.available)('mcp-warden demo', () => {
     expect(alive(envoyPid)).toBe(false);
     expect(alive(samplePid)).toBe(false);
     await waitForPortClosed('127.0.0.1', port, 5_000);
-  });
+  }, 180_000);
 
   it('leaves no orphaned Envoy even when the demo itself is killed with SIGKILL', async () => {
     const port = await freePort();
@@ -85,5 +85,5 @@ describe.skipIf(!envoy.available)('mcp-warden demo', () => {
     await expect.poll(() => alive(envoyPid), { timeout: 10_000 }).toBe(false);
     await expect.poll(() => alive(samplePid), { timeout: 10_000 }).toBe(false);
     await waitForPortClosed('127.0.0.1', port, 5_000);
-  });
+  }, 180_000);
 });
