@@ -27,7 +27,7 @@ ldflags="-s -w \
   -X k8s.io/component-base/version.gitTreeState=clean \
   -X k8s.io/client-go/pkg/version.gitVersion=$k8s"
 jobs=${KUBE_BUILD_JOBS:-1}
-export GOFLAGS=-mod=mod CGO_ENABLED=0
+export GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
 start=$(date +%s)
 echo "kube: building kube-apiserver $k8s and etcd $etcd (first build takes a while)"
 nice -n 15 go build -p "$jobs" -trimpath -ldflags "$ldflags" -o "$bin/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
