@@ -87,6 +87,7 @@ function exact<T>(...parts: ReadonlyArray<readonly T[]>): T[] {
   return out;
 }
 const NO_NUMBERS: number[] = [];
+const NO_COUNTERS: readonly CounterOp[] = [];
 
 /**
  * V8 keeps concatenations as rope strings (and a flattened copy beside them once hashed);
@@ -276,7 +277,10 @@ export class MemoryStateStore implements StateStore {
 
     const counters: CounterResult[] = [];
     let maxWindowMs = 0;
-    for (const op of o.counters) {
+    // Stage 7 fails fast: a request refused for the session's integrity (a hijacker's, a
+    // replay) never reaches the behaviour counters, so it cannot spend the owner's budget.
+    const counted = blocked ? NO_COUNTERS : o.counters;
+    for (const op of counted) {
       const result = count(e, op, now);
       counters.push(result);
       maxWindowMs = Math.max(maxWindowMs, windowOf(op));

@@ -121,7 +121,10 @@ end
 
 local maxWindow = 0
 local ki = 5
-for j, c in ipairs(o.c or {}) do
+-- Stage 7 fails fast: a request refused for the session's integrity never reaches the counters.
+local counted = o.c or {}
+if blocked then counted = {} end
+for j, c in ipairs(counted) do
   local key = KEYS[ki]
   ki = ki + 1
   local value, exceeded = 0, false

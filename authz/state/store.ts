@@ -118,6 +118,7 @@ export interface ObservationResult {
   /** Index into `ids` of the first id outside the reorder window, and which side. */
   readonly gapIndex: number;
   readonly gapDirection: '' | 'forward' | 'backward';
+  /** One per counter op, in order; empty when session integrity refused the request first. */
   readonly counters: readonly CounterResult[];
   /** Set when this request suspended the scope (until this time). */
   readonly suspendedNow: number;

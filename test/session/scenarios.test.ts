@@ -68,6 +68,16 @@ describe.each(kinds)('session and behaviour on the $name store', (kind) => {
       expect(await checks.check(call(r(), 'read_file', { path: '/data/b' }, 4, p))).toBeUndefined();
     });
 
+    it('does not let a hijacker spend the owner\'s behaviour budget or get the owner suspended', async () => {
+      const p = policy({ behavior: [{ detector: 'rate', threshold: 5, window: '60s', action: 'Throttle' }, ...EXAMPLE_BEHAVIOR.slice(1, 2)] });
+      expect(await checks.check(call(r(), 'get_user', { id: 1 }, 1, p))).toBeUndefined();
+      for (let i = 2; i < 80; i++) {
+        expect(await checks.check(call(r({ address: '198.51.100.7' }), 'get_user', { id: i }, i, p))).toMatchObject({ rule: 'session-binding-mismatch' });
+      }
+      for (let i = 0; i < 4; i++) expect(await checks.check(call(r(), 'search', { q: `q${i}` }, 100 + i, p))).toBeUndefined();
+      expect(await checks.check(call(r(), 'search', { q: 'q5' }, 200, p))).toMatchObject({ rule: 'rate-limit' });
+    });
+
     it('binds a token: a stolen session id used with another principal is refused; a refreshed token of the same one is not', async () => {
       const p = withSession({ bind: ['token'] });
       const alice = { sub: 'alice', iss: 'https://idp', client_id: 'agent', exp: 1 };
