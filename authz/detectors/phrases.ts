@@ -291,9 +291,10 @@ function matchBack(slots: readonly Slot[], si: number, wi: number, ids: Int32Arr
 }
 
 function isUrlStart(text: string, i: number): boolean {
-  // Cheap check first: a URL has `:/` within the next 6 characters.
-  const colon = text.indexOf('://', i);
-  if (colon < 0 || colon - i > 5) return false;
-  const head = text.slice(i, colon).toLowerCase();
-  return head === 'http' || head === 'https' || head === 'ftp';
+  // http:// https:// ftp:// — compared in place, at most 8 characters.
+  let j = i;
+  while (j < text.length && j - i < 5 && isLetter(text.charCodeAt(j))) j++;
+  if (text.charCodeAt(j) !== 58 || text.charCodeAt(j + 1) !== 47 || text.charCodeAt(j + 2) !== 47) return false;
+  const scheme = text.slice(i, j).toLowerCase();
+  return scheme === 'http' || scheme === 'https' || scheme === 'ftp';
 }

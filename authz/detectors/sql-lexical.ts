@@ -75,9 +75,10 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
   /** Decides a word once the token after it is known. */
   const resolve = (w: Pending, nextType: TokenType): SqlIssue | undefined => {
     if (nextType === Tok.LParen && !w.afterAs) {
-      if (policy.denies(w.text)) return issue('sql-denied-function', `denied function ${w.text}()`, w.start, w.end);
-      if (hasAllowlist && !PAREN_KEYWORDS.has(w.text) && !WRITE_WORDS.has(w.text)) {
-        return issue('sql-denied-function', `function ${w.text}() is not in allowFunctions`, w.start, w.end);
+      const keyword = PAREN_KEYWORDS.has(w.text) || (WRITE_WORDS.has(w.text) && !WRITE_WORDS_AS_FUNCTIONS.has(w.text));
+      if (!(hasAllowlist && keyword) && policy.denies(w.text)) {
+        const why = hasAllowlist ? 'is not in allowFunctions' : 'is denied';
+        return issue('sql-denied-function', `function ${w.text}() ${why}`, w.start, w.end);
       }
       if (WRITE_WORDS_AS_FUNCTIONS.has(w.text)) return undefined;
     }

@@ -28,7 +28,7 @@ const DENIED_FUNCTIONS = [
 ];
 
 /** Qualifiers (`pkg.fn`, `pkg.fn(...)`) that name dangerous packages even without parentheses. */
-const DENIED_PACKAGES = ['utl_*', 'dbms_*', 'ctxsys', 'httpuritype', 'sys_eval', 'master'];
+const DENIED_PACKAGES = ['utl_*', 'dbms_*', 'ctxsys', 'httpuritype', 'sys_eval'];
 
 /** Credential, session and linked-server catalogs; reading them is reconnaissance. */
 const SENSITIVE_RELATIONS = [

@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { inspectSqlFragment, MAX_FRAGMENT_CHARS, percentDecodeOnce } from './sql-fragment.js';
+
+const ruleOf = (value: string): string | undefined => inspectSqlFragment(value, { kind: 'sql-fragment' })?.rule;
+
+describe('inspectSqlFragment: values that change query structure', () => {
+  it.each([
+    // Quote closing into SQL (the brief's example) and classic tautologies.
+    ["x' OR '1'='1", 'sqli-tautology'],
+    ["admin' OR 1=1 --", 'sqli-tautology'],
+    ['1 OR 1=1', 'sqli-tautology'],
+    ["' or ''='", 'sqli-tautology'],
+    ['" or "a"="a', 'sqli-tautology'],
+    ["') OR ('a'='a", 'sqli-tautology'],
+    ['1 AND 1=2', 'sqli-tautology'],
+    ["x' or 'y", 'sqli-quote-break'],
+    ["A' || 'B", 'sqli-quote-break'],
+    // Comments that truncate the rest of the query.
+    ["admin'--", 'sqli-comment'],
+    ["admin')/*", 'sqli-comment'],
+    ['1/*', 'sqli-comment'],
+    ['@version --', 'sqli-comment'],
+    // Stacked statements.
+    ["x'; DROP TABLE users; --", 'sqli-stacked'],
+    ['1; DROP TABLE users', 'sqli-stacked'],
+    ["1'; EXEC xp_cmdshell 'dir'; --", 'sqli-stacked'],
+    ['1; DECLARE @s varchar(8000)', 'sqli-stacked'],
+    // UNION SELECT in its disguises.
+    ["' UNION SELECT username, password FROM users --", 'sqli-union'],
+    ['-1 union all select 1,2,3', 'sqli-union'],
+    ['1 UNION/**/SELECT 1', 'sqli-union'],
+    ['1 /*!50000UNION*/ SELECT 1', 'sqli-comment'],
+    ['1 UnIoN(SELECT 1)', 'sqli-union'],
+    // Blind probes: time and boolean.
+    ['1 AND SLEEP(5)', 'sqli-time'],
+    ["1'; WAITFOR DELAY '0:0:5'--", 'sqli-stacked'],
+    ["1 waitfor delay '0:0:5'", 'sqli-time'],
+    ['1 AND BENCHMARK(5000000,MD5(1))', 'sqli-time'],
+    ["1' AND pg_sleep(5)--", 'sqli-time'],
+    ['1 AND ASCII(SUBSTRING(user(),1,1))>64', 'sqli-function'],
+    // Functions and catalogs typical of injection.
+    ["' + char(65) + '", 'sqli-function'],
+    ['1 AND extractvalue(1, concat(0x7e, version()))', 'sqli-function'],
+    ['@@version', 'sqli-system-variable'],
+    ['1 and (select count(*) from information_schema.tables)>0', 'sqli-subquery'],
+    ["' ORDER BY 3--", 'sqli-order-by'],
+    ['1 ORDER BY 10', 'sqli-order-by'],
+    ["1' INTO OUTFILE '/tmp/x'", 'sqli-outfile'],
+    ['case when 1=1 then 1 else 0 end', 'sqli-case'],
+    // Encodings.
+    ['a%27%20or%201%3D1--', 'sqli-tautology'],
+    ['1%2527%2520OR%25201%253D1--', 'sqli-tautology'],
+    ['1+union+select+1,2', 'sqli-union'],
+    ['1%00UNION%00SELECT%001', 'sqli-union'],
+    ['x’ OR ‘1’=’1', 'sqli-tautology'],
+  ])('flags %s', (value, expected) => {
+    expect(ruleOf(value)).toBe(expected);
+  });
+});
+
+describe('inspectSqlFragment: ordinary values pass', () => {
+  it.each([
+    "O'Brien",
+    "D'Angelo",
+    "Rock 'n' Roll",
+    "men's giant slalom",
+    "don't forget the lyrics",
+    "Y'ALL COME BACK NOW",
+    "JACK-O'-LANTERN?",
+    'MATS 5" BY 7"',
+    '12" vinyl',
+    '6\'2" tall',
+    '1950 or 1960',
+    '1 AND A HALF',
+    '2 OR 4 METAL BUTTONS',
+    'BASE; SET SWAROVSKI',
+    'NOT ALL WHO WANDER',
+    'WHERE IS GEORGE',
+    'TRUE#LAST',
+    '#2 syracuse',
+    '1,1--',
+    '69-68=137',
+    '125-123 (ot)',
+    'flanagan (6-7)',
+    '2024-01-31',
+    '12:30:00',
+    '-3.5e10',
+    'alice@example.com',
+    'https://example.com/a?b=c&d=e',
+    '"The Better Man"',
+    'O\'connors UNION selected a few friends',
+    '1950 UNION MADE',
+    'Credit Union',
+    'select x from y where',
+    'Ogu and Mampato in Rapa Nui',
+    'Ben & Jerry\'s',
+    'C:\\Users\\alice\\notes.txt',
+    '%2FSEARCH%3FQ%3D15%22%2BLAPTOP%2BCASE',
+    '',
+  ])('passes %j', (value) => {
+    expect(inspectSqlFragment(value, { kind: 'sql-fragment' })).toBeUndefined();
+  });
+});
+
+describe('inspectSqlFragment: findings and limits', () => {
+  it('names the detector and what was found, with an excerpt of at most 64 characters', () => {
+    const value = `${'harmless words '.repeat(20)}' UNION SELECT password FROM users --`;
+    const f = inspectSqlFragment(value, undefined);
+    expect(f?.detector).toBe('sqlInjection');
+    expect(f?.message).toContain('UNION SELECT');
+    expect(f?.excerpt.length).toBeLessThanOrEqual(64);
+    expect(f?.excerpt).toContain('UNION SELECT');
+  });
+
+  it('says when a finding needed URL decoding', () => {
+    expect(inspectSqlFragment('a%27%20or%201%3D1--', undefined)?.message).toContain('URL decoding');
+  });
+
+  it('decodes query-string escapes leniently and only when something changes', () => {
+    expect(percentDecodeOnce('a%27b+c')).toBe("a'b c");
+    expect(percentDecodeOnce('%A0UNION')).toBe('\u00a0UNION');
+    expect(percentDecodeOnce('plain')).toBeUndefined();
+  });
+
+  it('refuses values over the size cap instead of scanning them', () => {
+    expect(ruleOf('a'.repeat(MAX_FRAGMENT_CHARS + 1))).toBe('sqli-too-long');
+    expect(ruleOf('a'.repeat(MAX_FRAGMENT_CHARS))).toBeUndefined();
+  });
+
+  it('finds the injection at the end of a long clean value', () => {
+    expect(ruleOf(`${'word '.repeat(10_000)}' OR '1'='1`)).toBe('sqli-tautology');
+  });
+
+  it('never throws on odd input', () => {
+    for (const v of ["'", '"', '\\', '%', '%%%', '/*', '*/', '\u0000', '\uD800', "''''", '`', '--', '#', ';', '(((', ')))']) {
+      expect(() => inspectSqlFragment(v, undefined)).not.toThrow();
+    }
+  });
+});

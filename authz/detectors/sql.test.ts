@@ -1,0 +1,150 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ArgumentRule } from '../api/types.js';
+import { initSqlParser, inspectSql, MAX_SQL_CHARS, sqlParserReady } from './sql.js';
+
+const rule = (sql?: ArgumentRule['sql']): ArgumentRule => ({ kind: 'sql', ...(sql !== undefined ? { sql } : {}) });
+const ruleOf = (value: string, r?: ArgumentRule): string | undefined => inspectSql(value, r ?? rule({ readOnly: true }))?.rule;
+
+beforeAll(async () => {
+  await initSqlParser();
+});
+
+describe('inspectSql: read-only profile', () => {
+  it('loads the PostgreSQL parser once', () => {
+    expect(sqlParserReady()).toBe(true);
+  });
+
+  it.each([
+    ['COMMIT; DROP SCHEMA public CASCADE;', 'sql-multiple-statements'],
+    ['SELECT 1; DELETE FROM users', 'sql-multiple-statements'],
+    ['ROLLBACK; UPDATE accounts SET balance = 0; SELECT 1', 'sql-multiple-statements'],
+    ['DROP TABLE users', 'sql-not-read-only'],
+    ['INSERT INTO t VALUES (1)', 'sql-not-read-only'],
+    ['SET ROLE postgres', 'sql-not-read-only'],
+    ['SET TRANSACTION READ WRITE', 'sql-not-read-only'],
+    ['BEGIN', 'sql-not-read-only'],
+    ["COPY t FROM PROGRAM 'id'", 'sql-not-read-only'],
+    ['CALL do_things()', 'sql-not-read-only'],
+    ["DO $$ BEGIN PERFORM 1; END $$", 'sql-not-read-only'],
+    ['LISTEN ch', 'sql-not-read-only'],
+    ['LOCK TABLE t', 'sql-not-read-only'],
+    ['VACUUM t', 'sql-not-read-only'],
+    ['SHOW data_directory', 'sql-not-read-only'],
+    ['WITH gone AS (DELETE FROM t RETURNING *) SELECT * FROM gone', 'sql-data-modifying-cte'],
+    ['SELECT * INTO backup FROM users', 'sql-select-into'],
+    ['SELECT * FROM accounts FOR UPDATE', 'sql-locking-clause'],
+    ['SELECT * FROM accounts FOR SHARE', 'sql-locking-clause'],
+    ['EXPLAIN ANALYZE SELECT 1', 'sql-explain-analyze'],
+    ['EXPLAIN (ANALYZE, FORMAT JSON) SELECT 1', 'sql-explain-analyze'],
+    ['EXPLAIN DELETE FROM t', 'sql-not-read-only'],
+    ["SELECT pg_read_file('/etc/passwd')", 'sql-denied-function'],
+    ["SELECT pg_catalog.pg_ls_dir('.')", 'sql-denied-function'],
+    ["SELECT lo_import('/etc/passwd')", 'sql-denied-function'],
+    ["SELECT * FROM dblink('host=evil', 'select 1') AS t(a int)", 'sql-denied-function'],
+    ['SELECT pg_sleep(10)', 'sql-denied-function'],
+    ["SELECT set_config('role', 'postgres', false)", 'sql-denied-function'],
+    ['SELECT pg_terminate_backend(42)', 'sql-denied-function'],
+    ["SELECT query_to_xml('select * from secrets', true, true, '')", 'sql-denied-function'],
+    ['SELECT a FROM t WHERE b IN (SELECT pg_sleep(5))', 'sql-denied-function'],
+    ['SELECT usename, passwd FROM pg_shadow', 'sql-sensitive-relation'],
+    ['select * from master..sysservers', 'sql-sensitive-relation'],
+    // Dialect-specific attacks the PostgreSQL grammar cannot see.
+    ["SELECT LOAD_FILE('/etc/passwd')", 'sql-denied-function'],
+    ["EXEC xp_cmdshell 'whoami'", 'sql-not-read-only'],
+    ["SELECT 1 WAITFOR DELAY '0:0:5'", 'sql-not-read-only'],
+    ["SELECT name FROM users WHERE id = 1 DROP TABLE users", 'sql-not-read-only'],
+    ["SELECT '\\' , '; DROP TABLE t; -- '", 'sql-multiple-statements'],
+    ['SELECT 1 /*!50000 ; DROP TABLE t */', 'sql-multiple-statements'],
+    ["SELECT `a` FROM t INTO OUTFILE '/tmp/x'", 'sql-select-into'],
+    ["SELECT 1; # comment\nDROP TABLE t", 'sql-multiple-statements'],
+  ])('refuses %s', (value, expected) => {
+    expect(ruleOf(value)).toBe(expected);
+  });
+
+  it.each([
+    'SELECT id, name FROM users WHERE name = $$O\'Brien$$',
+    "SELECT * FROM users WHERE name = 'O''Brien'",
+    "SELECT 'DROP TABLE users; COMMIT' AS looks_dangerous",
+    'SELECT 1;',
+    '-- a report\nSELECT count(*) FROM orders /* all of them */',
+    'WITH recent AS (SELECT * FROM orders WHERE created > now() - interval \'1 day\') SELECT count(*) FROM recent',
+    'SELECT a FROM t UNION SELECT b FROM u',
+    'VALUES (1, 2), (3, 4)',
+    'EXPLAIN SELECT * FROM t',
+    'SELECT COUNT(DISTINCT user_id) FILTER (WHERE plan = \'pro\') FROM subscriptions',
+    // MySQL / SQLite / T-SQL / BigQuery spellings the PostgreSQL parser rejects.
+    'SELECT `name` FROM `users` WHERE `age` > 30',
+    'SELECT TOP 5 name FROM users ORDER BY created DESC',
+    'SELECT name FROM users LIMIT 10, 20',
+    'SELECT CITYalias0.CITY_NAME FROM CITY AS CITYalias0 WHERE CITYalias0.STATE_NAME = "texas" ;',
+    'SELECT IFNULL(a, 0) FROM t WHERE d > DATE_SUB(CURDATE(), INTERVAL 7 DAY)',
+    'SELECT replace(name, \'a\', \'b\') FROM t',
+  ])('allows %s', (value) => {
+    expect(inspectSql(value, rule({ readOnly: true }))).toBeUndefined();
+  });
+
+  it('names the detector and the thing found, with a short excerpt, never the whole query', () => {
+    const value = `SELECT ${'x, '.repeat(200)}pg_read_file('/etc/shadow') FROM t`;
+    const f = inspectSql(value, undefined);
+    expect(f?.detector).toBe('sqlInjection');
+    expect(f?.message).toContain('pg_read_file');
+    expect(f?.excerpt.length).toBeLessThanOrEqual(64);
+    expect(f?.excerpt).toContain('pg_read_file');
+    expect(f?.message).not.toContain(value);
+  });
+});
+
+describe('inspectSql: rule options', () => {
+  it('readOnly: false keeps only the single-statement and denylist checks', () => {
+    const writable = rule({ readOnly: false });
+    expect(inspectSql("UPDATE t SET a = 1 WHERE id = 2", writable)).toBeUndefined();
+    expect(inspectSql('INSERT INTO t VALUES (1)', writable)).toBeUndefined();
+    expect(ruleOf('UPDATE t SET a = 1; DROP TABLE t', writable)).toBe('sql-multiple-statements');
+    expect(ruleOf("SELECT pg_read_file('x')", writable)).toBe('sql-denied-function');
+  });
+
+  it('denyFunctions extends the denylist', () => {
+    expect(inspectSql('SELECT md5(a) FROM t', rule({ readOnly: true }))).toBeUndefined();
+    expect(ruleOf('SELECT md5(a) FROM t', rule({ readOnly: true, denyFunctions: ['md5'] }))).toBe('sql-denied-function');
+  });
+
+  it('allowFunctions is an allowlist that can also override the default denylist', () => {
+    const only = rule({ readOnly: true, allowFunctions: ['count', 'lower'] });
+    expect(inspectSql('SELECT count(*), lower(name) FROM t', only)).toBeUndefined();
+    expect(ruleOf('SELECT upper(name) FROM t', only)).toBe('sql-denied-function');
+    expect(ruleOf("SELECT current_setting('TimeZone')", rule({ readOnly: true }))).toBe('sql-denied-function');
+    expect(inspectSql("SELECT current_setting('TimeZone')", rule({ readOnly: true, allowFunctions: ['current_setting'] }))).toBeUndefined();
+  });
+
+  it('maxRows requires a LIMIT no larger than the maximum', () => {
+    const capped = rule({ readOnly: true, maxRows: 100 });
+    expect(inspectSql('SELECT * FROM t LIMIT 50', capped)).toBeUndefined();
+    expect(inspectSql('SELECT * FROM t FETCH FIRST 100 ROWS ONLY', capped)).toBeUndefined();
+    expect(ruleOf('SELECT * FROM t', capped)).toBe('sql-row-limit');
+    expect(ruleOf('SELECT * FROM t LIMIT 1000', capped)).toBe('sql-row-limit');
+    // The lexical path (a MySQL query) applies it too.
+    expect(inspectSql('SELECT `a` FROM t LIMIT 10', capped)).toBeUndefined();
+    expect(ruleOf('SELECT `a` FROM t LIMIT 0, 500', capped)).toBe('sql-row-limit');
+  });
+});
+
+describe('inspectSql: robustness', () => {
+  it('never throws and refuses what it cannot read as a query', () => {
+    for (const v of ['', ';;;', '\u0000', "'", '"unterminated', '/*', '$$', '((((', ')))', "SELECT '\u{1F600}' FROM t", '\uD800']) {
+      expect(() => inspectSql(v, undefined)).not.toThrow();
+    }
+    expect(ruleOf("'just a string'")).toBe('sql-parse-error');
+    expect(ruleOf('hello world')).toBe('sql-not-read-only');
+  });
+
+  it('refuses queries over the size cap without parsing them', () => {
+    const value = `SELECT ${'1,'.repeat(MAX_SQL_CHARS)}1`;
+    const start = performance.now();
+    expect(ruleOf(value)).toBe('sql-too-long');
+    expect(performance.now() - start).toBeLessThan(10);
+  });
+
+  it('refuses parentheses nested deeper than the lexical limit', () => {
+    expect(ruleOf(`SELECT ${'('.repeat(300)}1${')'.repeat(300)}`)).toBe('sql-too-complex');
+  });
+});
