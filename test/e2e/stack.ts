@@ -33,10 +33,13 @@ export interface StackOptions {
   /** Which listed tools the policy approves (default: all). */
   readonly approve?: (tool: ToolDefinition) => boolean;
   readonly arguments?: Readonly<Record<string, Readonly<Record<string, ArgumentRule>>>>;
+  readonly ruleExtras?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly maxBodyBytes?: number;
   readonly policySpec?: Readonly<Record<string, unknown>>;
   /** ext_authz timeout (ms). */
   readonly authzTimeoutMs?: number;
+  /** MCPServer spec.auth (JWT verified by Envoy). */
+  readonly auth?: MCPServer['spec']['auth'];
 }
 
 export async function startProtectedStack(o: StackOptions): Promise<ProtectedStack> {
@@ -44,7 +47,7 @@ export async function startProtectedStack(o: StackOptions): Promise<ProtectedSta
   const tools = await listLiveTools(o.upstream.url);
   const configDir = await mkdtemp(join(tmpdir(), `mcp-warden-${o.name}-`));
   const manifestDir = join(configDir, 'manifests');
-  const server = serverManifest({ name: o.name, namespace, upstreamPort: o.upstream.port, listenerPort: await freePort(), tools });
+  const server = serverManifest({ name: o.name, namespace, upstreamPort: o.upstream.port, listenerPort: await freePort(), tools, ...(o.auth !== undefined ? { auth: o.auth } : {}) });
   const maxBodyBytes = o.maxBodyBytes ?? 65_536;
   const policy = policyManifest({
     name: `${o.name}-policy`,
@@ -53,6 +56,7 @@ export async function startProtectedStack(o: StackOptions): Promise<ProtectedSta
     tools: tools.filter(o.approve ?? (() => true)),
     maxBodyBytes,
     ...(o.arguments !== undefined ? { arguments: o.arguments } : {}),
+    ...(o.ruleExtras !== undefined ? { ruleExtras: o.ruleExtras } : {}),
     ...(o.policySpec !== undefined ? { spec: o.policySpec } : {}),
   });
   await writeManifests(manifestDir, 'warden.yaml', [server, policy]);
@@ -86,10 +90,10 @@ export async function startProtectedStack(o: StackOptions): Promise<ProtectedSta
   };
 }
 
-/** An official SDK client connected over Streamable HTTP. */
-export async function connect(url: string, options?: ClientOptions): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+/** An official SDK client connected over Streamable HTTP (with a bearer token when given). */
+export async function connect(url: string, options?: ClientOptions, bearer?: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const client = new Client({ name: 'mcp-warden-e2e', version: '1.0.0' }, options);
-  const transport = new StreamableHTTPClientTransport(new URL(url));
+  const transport = new StreamableHTTPClientTransport(new URL(url), bearer !== undefined ? { requestInit: { headers: { authorization: `Bearer ${bearer}` } } } : undefined);
   await client.connect(transport);
   return { client, transport };
 }

@@ -50,6 +50,7 @@ export interface ServerManifestOptions {
   readonly path?: string;
   /** Live tools: recorded in status.tools as discovery would. */
   readonly tools?: readonly ToolDefinition[];
+  readonly auth?: MCPServer['spec']['auth'];
 }
 
 export function serverManifest(o: ServerManifestOptions): MCPServer {
@@ -61,6 +62,7 @@ export function serverManifest(o: ServerManifestOptions): MCPServer {
       upstream: { host: '127.0.0.1', port: o.upstreamPort, path: o.path ?? '/mcp' },
       listener: { port: o.listenerPort },
       trustedProxies: [],
+      ...(o.auth !== undefined ? { auth: o.auth } : {}),
     },
     ...(o.tools !== undefined
       ? { status: { tools: o.tools.map((t) => ({ name: t.name, digest: toolDigest(t), state: 'Approved' as const })) } }
@@ -75,6 +77,8 @@ export interface PolicyManifestOptions {
   /** Tools approved (pinned by definition); everything else is denied. */
   readonly tools: readonly ToolDefinition[];
   readonly arguments?: Readonly<Record<string, Readonly<Record<string, ArgumentRule>>>>;
+  /** Extra fields per tool rule (`when`, `principals` …). */
+  readonly ruleExtras?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly maxBodyBytes?: number;
   /** Extra spec fields (session, behavior, detection …) merged in as written. */
   readonly spec?: Readonly<Record<string, unknown>>;
@@ -94,7 +98,7 @@ export function policyManifest(o: PolicyManifestOptions): Record<string, unknown
         rules: o.tools.map((tool) => {
           const { name, ...definition } = pinnedDefinition(tool);
           const args = o.arguments?.[name];
-          return { name, action: 'Allow', definition, ...(args !== undefined ? { arguments: args } : {}) };
+          return { name, action: 'Allow', definition, ...(args !== undefined ? { arguments: args } : {}), ...o.ruleExtras?.[name] };
         }),
       },
       ...o.spec,
