@@ -76,15 +76,19 @@ describe.skipIf(!envoy.available)('server-everything behind Envoy + MCP Warden',
     await client.close();
   });
 
-  it('SSE streaming: progress notifications arrive while a long operation runs', async () => {
+  it('SSE streaming: progress notifications arrive while a long operation runs, not buffered to the end', async () => {
     const { client } = await connect(stack.protectedUrl);
-    const seen: Array<{ progress: number; total: number | undefined }> = [];
-    const result = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 4 } }, undefined, {
-      onprogress: (p) => seen.push({ progress: p.progress, total: p.total }),
+    const seen: Array<{ progress: number; total: number | undefined; at: number }> = [];
+    const result = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 2, steps: 4 } }, undefined, {
+      onprogress: (p) => seen.push({ progress: p.progress, total: p.total, at: Date.now() }),
     });
+    const doneAt = Date.now();
     expect(seen.map((p) => p.progress)).toEqual([1, 2, 3, 4]);
     expect(seen.every((p) => p.total === 4)).toBe(true);
     expect(textOf(result)).toMatch(/completed/i);
+    // Steps are 500 ms apart: a proxy that buffered the response would deliver them together.
+    expect(doneAt - (seen[0]?.at ?? doneAt)).toBeGreaterThan(1_000);
+    expect((seen[3]?.at ?? 0) - (seen[0]?.at ?? 0)).toBeGreaterThan(1_000);
     await client.close();
   });
 
