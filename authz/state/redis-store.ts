@@ -1,6 +1,6 @@
 /**
  * StateStore on Redis (or Redis Cluster) through ioredis. A check costs one round trip: one
- * EVALSHA per scope, pipelined (EVAL only after a NOSCRIPT, e.g. a restarted Redis). Keys
+ * EVALSHA per scope, sent together (EVAL only after a NOSCRIPT, e.g. a restarted Redis). Keys
  * carry the session reference as hash tag (`mcpw:{ref}:…`) so every key a script touches
  * lives on one Cluster slot. The client never queues commands while disconnected and gives
  * each command a short timeout, so an unreachable Redis fails a check fast
@@ -200,27 +200,12 @@ export class RedisStateStore implements StateStore {
 
   async observe(observations: readonly Observation[]): Promise<ObservationResult[]> {
     if (observations.length === 0) return [];
-    const encoded = observations.map((o) => ({ keys: keysFor(o), arg: encodeObservation(o) }));
     try {
-      const single = encoded.length === 1 ? encoded[0] : undefined;
-      if (single !== undefined) return [decode(await this.evalOne(single.keys, single.arg))];
-      const pipeline = this.client.pipeline();
-      for (const e of encoded) pipeline.evalsha(SCRIPT_SHA, e.keys.length, ...e.keys, e.arg);
-      const replies = (await pipeline.exec()) ?? [];
-      const out: ObservationResult[] = [];
-      for (let i = 0; i < encoded.length; i++) {
-        const [err, value] = replies[i] ?? [new Error('no reply'), undefined];
-        if (err === null) {
-          out.push(decode(value));
-          continue;
-        }
-        if (!String(err.message).includes('NOSCRIPT')) throw err;
-        const e = encoded[i];
-        if (e === undefined) throw err;
-        // The script cache was flushed (restart, failover): EVAL loads it again.
-        out.push(decode(await this.client.eval(OBSERVE_SCRIPT, e.keys.length, ...e.keys, e.arg)));
-      }
-      return out;
+      // Scopes (session, principal) are sent together and answered concurrently: one round
+      // trip. They are separate commands, not a pipeline, because in a Cluster each scope's
+      // keys may live on another node.
+      const replies = await Promise.all(observations.map((o) => this.evalOne(keysFor(o), encodeObservation(o))));
+      return replies.map(decode);
     } catch (err) {
       throw new StoreUnavailableError(`redis: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }

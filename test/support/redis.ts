@@ -3,9 +3,9 @@
  * free loopback port in a temporary directory, and stops it. No persistence, no system
  * service: each test suite gets its own throwaway instance.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -124,4 +124,81 @@ export async function startRedis(options: { password?: string; tls?: RedisTlsFil
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface RedisCluster {
+  /** Seed node URL (any node serves as the entry point). */
+  readonly url: string;
+  readonly ports: readonly number[];
+  close(): Promise<void>;
+}
+
+/**
+ * A Redis Cluster of `masters` nodes on loopback (no replicas), created with
+ * `redis-cli --cluster create` (Debian's redis-tools, installed with redis-server).
+ */
+export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+  const binary = findRedisServer();
+  if (binary === undefined) throw new Error('redis-server not found: run scripts/install-redis.sh');
+  const cli = join(binary, '..', 'redis-cli');
+  const dir = await mkdtemp(join(tmpdir(), 'mcpw-redis-cluster-'));
+  const ports: number[] = [];
+  const children: ChildProcess[] = [];
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await freePort();
+      ports.push(port);
+      const nodeDir = join(dir, String(port));
+      await mkdir(nodeDir);
+      let out = '';
+      const proc = spawn(
+        binary,
+        ['--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir, '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes',
+          '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--logfile', ''],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+      children.push(proc);
+      await waitForReady(proc, () => out, 10_000);
+    }
+    await run(cli, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const states = await Promise.all(ports.map((p) => run(cli, ['-p', String(p), 'cluster', 'info'])));
+      if (states.every((s) => s.includes('cluster_state:ok'))) break;
+      if (Date.now() > deadline) throw new Error(`redis cluster did not become ok:\n${states.join('\n')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err) {
+    for (const c of children) c.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    url: `redis://127.0.0.1:${ports[0]}`,
+    ports,
+    close: async () => {
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              if (c.exitCode !== null) return resolve();
+              c.once('exit', () => resolve());
+              c.kill('SIGTERM');
+            }),
+        ),
+      );
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function run(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { timeout: 30_000 }, (err, stdout, stderr) => {
+      if (err !== null) reject(new Error(`${command} ${args.join(' ')}: ${err.message}\n${stdout}${stderr}`));
+      else resolve(stdout);
+    });
+  });
 }
