@@ -96,7 +96,7 @@ export function sessionIdentity(ctx: CheckContext): SessionIdentity {
   };
 }
 
-/** The scope of `scope: principal` behaviour rules (falls back to the session when anonymous). */
-export function principalRef(ctx: CheckContext, principal: string): string {
-  return `p.${refHash(ctx.server.key, 'principal-scope', principal)}`;
+/** The scope of `scope: principal` behaviour rules (all clients and sessions of one principal). */
+export function principalRef(ctx: CheckContext, who: { principal: string; issuer: string }): string {
+  return `p.${refHash(ctx.server.key, 'principal-scope', who.issuer, who.principal)}`;
 }

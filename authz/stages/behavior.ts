@@ -102,8 +102,9 @@ export function planBehavior(
 ): { session: PlannedCounter[]; principal: PlannedCounter[] } {
   const session: PlannedCounter[] = [];
   const principal: PlannedCounter[] = [];
-  let requests = 0;
-  for (const m of ctx.messages) if (m.kind === 'request') requests++;
+  // Every message costs the server work (notifications too); a bodiless request (GET stream,
+  // DELETE) counts as one.
+  const requests = Math.max(1, ctx.messages.length);
   for (const rule of rules) {
     const out = rule.scope === 'principal' && hasPrincipal ? principal : session;
     const effect = effectOf(rule.action, enforcing);

@@ -17,7 +17,7 @@
  *   id with the same `tools/call` message within `requestIds.replayWindow`, and there are no
  *   gaps.
  */
-import type { SessionSpec } from '../api/types.js';
+import type { BehaviorDetector, SessionSpec } from '../api/types.js';
 import type { CheckContext } from '../pipeline/context.js';
 import { deny, ErrorCode, type Denial } from '../pipeline/verdict.js';
 import { bindingsFor } from '../session/binding.js';
@@ -25,6 +25,7 @@ import { durationOr } from '../session/duration.js';
 import { shortHash } from '../session/hash.js';
 import type { SessionIdentity } from '../session/identity.js';
 import type { Effect, IdObservation, ObservationResult, SessionObservation } from '../state/store.js';
+import { BEHAVIOR_RULE_NAMES } from './behavior.js';
 
 export const DEFAULT_MAX_LIFETIME_MS = 24 * 3_600_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 2 * 3_600_000;
@@ -121,8 +122,18 @@ export function sessionObservation(
   };
 }
 
-function rejected(rule: string, message: string, data?: Denial['data']): Denial {
-  return deny('session', rule, 'policy', ErrorCode.SessionRejected, message, data === undefined ? undefined : { data });
+function rejected(rule: string, message: string, data?: Denial['data'], excerpt?: string): Denial {
+  return deny('session', rule, 'policy', ErrorCode.SessionRejected, message, {
+    ...(data !== undefined ? { data } : {}),
+    ...(excerpt !== undefined ? { excerpt } : {}),
+  });
+}
+
+/** Rule names for the reasons the store records with a suspension. */
+function suspensionRule(reason: string): string {
+  if (reason === 'binding-mismatch') return 'session-binding-mismatch';
+  const detector = /^(rate|loop|enumeration|burst|bulkAccess)\d/.exec(reason)?.[1] as BehaviorDetector | undefined;
+  return detector !== undefined ? BEHAVIOR_RULE_NAMES[detector] : reason;
 }
 
 function actionData(action: string, result: ObservationResult): Record<string, string> {
@@ -136,8 +147,9 @@ export function standingDenial(result: ObservationResult, scope: 'session' | 'pr
   if (result.revoked) return rejected('session-revoked', `${scope} revoked by an administrator`);
   if (result.suspendedUntil > 0) {
     const until = new Date(result.suspendedUntil).toISOString();
-    return deny('session', 'session-suspended', 'policy', ErrorCode.Suspended, `${scope} suspended until ${until} (${result.suspendReason})`, {
-      data: { scope, suspendedUntil: until, reason: result.suspendReason },
+    const reason = suspensionRule(result.suspendReason);
+    return deny('session', 'session-suspended', 'policy', ErrorCode.Suspended, `${scope} suspended until ${until} (${reason})`, {
+      data: { scope, suspendedUntil: until, reason },
     });
   }
   return undefined;
@@ -161,24 +173,28 @@ export function sessionDenial(
   }
   const findings: Array<{ action: string; denial: Denial }> = [];
   if (result.mismatch !== '') {
-    const shown: Record<string, string> = result.mismatch === 'sourceAddress' ? { bound: result.boundValue, address: identity.address } : {};
+    // The addresses go to the security event only: the caller may be the hijacker, who must
+    // not learn where the session's owner is.
+    const excerpt = result.mismatch === 'sourceAddress' ? `bound to ${result.boundValue}, request from ${identity.address}` : undefined;
     findings.push({
       action: c.onMismatch,
-      denial: rejected('session-binding-mismatch', `session is bound to another ${result.mismatch} than this request's`, {
-        binding: result.mismatch,
-        ...shown,
-        ...actionData(c.onMismatch, result),
-      }),
+      denial: rejected(
+        'session-binding-mismatch',
+        `session is bound to another ${result.mismatch} than this request's`,
+        { binding: result.mismatch, ...actionData(c.onMismatch, result) },
+        excerpt,
+      ),
     });
   }
   if (result.travelFrom !== '') {
     findings.push({
       action: c.travelAction,
-      denial: rejected('impossible-travel', `session moved from ${result.travelFrom} to ${country} faster than ${c.spec.impossibleTravel?.minInterval ?? ''}`, {
-        from: result.travelFrom,
-        to: country,
-        ...actionData(c.travelAction, result),
-      }),
+      denial: rejected(
+        'impossible-travel',
+        `session changed country faster than ${c.spec.impossibleTravel?.minInterval ?? ''} allows`,
+        { ...actionData(c.travelAction, result) },
+        `from ${result.travelFrom} to ${country}`,
+      ),
     });
   }
   if (result.replayIndex >= 0) {

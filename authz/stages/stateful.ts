@@ -8,10 +8,10 @@
 import type pino from 'pino';
 import type { CompiledPolicy } from '../pipeline/compiled.js';
 import type { CheckContext } from '../pipeline/context.js';
-import { deny, type Denial } from '../pipeline/verdict.js';
+import { deny, ErrorCode, type Denial } from '../pipeline/verdict.js';
 import { durationOr } from '../session/duration.js';
 import { bundledGeoLookup, type GeoLookup } from '../session/geo.js';
-import { principalRef, sessionIdentity } from '../session/identity.js';
+import { principalRef, requestPrincipal, sessionIdentity } from '../session/identity.js';
 import type { Observation, StateStore } from '../state/store.js';
 import { behaviorDenials, compileBehavior, planBehavior, type CompiledBehaviorRule } from './behavior.js';
 import { compileSession, sessionDenial, sessionObservation, standingDenial, storeUnavailableDenial, type CompiledSession } from './session.js';
@@ -87,7 +87,7 @@ export function createStatefulChecks(options: StatefulOptions): StatefulChecks {
     ];
     if (plan.principal.length > 0) {
       observations.push({
-        ref: principalRef(ctx, identity.principal),
+        ref: principalRef(ctx, requestPrincipal(ctx)),
         policy: ctx.policy.key,
         nowMs: now,
         suspendMs: c.suspendMs,
@@ -138,7 +138,7 @@ export function createStatefulChecks(options: StatefulOptions): StatefulChecks {
       } catch (err) {
         // A fault here is a denial with its own rule, never an accidental allow.
         const message = err instanceof Error ? err.message : String(err);
-        return deny('session', 'session-check-failed', 'policy', -32603, `session checks failed: ${message.slice(0, 200)}`);
+        return deny('session', 'session-check-failed', 'policy', ErrorCode.InternalError, `session checks failed: ${message.slice(0, 200)}`);
       }
     },
     close: () => store.close(),

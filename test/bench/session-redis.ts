@@ -5,6 +5,8 @@
  * burst, 1,000 sessions, tool calls with varied arguments.
  * Run: node --import tsx test/bench/session-redis.ts [rate=2000] [seconds=10]
  */
+import { loadavg } from 'node:os';
+import { Redis } from 'ioredis';
 import type { BehaviorRule } from '../../authz/api/types.js';
 import { createStatefulChecks } from '../../authz/stages/stateful.js';
 import { createRedisClient, RedisStateStore } from '../../authz/state/redis-store.js';
@@ -29,17 +31,24 @@ const checks = createStatefulChecks({ store, clock: Date.now });
 const SESSIONS = 1_000;
 const nextId = new Array<number>(SESSIONS).fill(1);
 
+let storeErrors = 0;
 function one(i: number): Promise<number> {
   const s = i % SESSIONS;
   const id = nextId[s]!;
   nextId[s] = id + 1;
   const ctx = call({ session: `bench-${s}`, address: `10.0.${s >> 8}.${s & 255}`, now: 0 }, 'read_file', { path: `/data/${(i * 7_919) % 50}.txt` }, id, p);
   const started = performance.now();
-  return checks.check(ctx).then(() => performance.now() - started);
+  return checks.check(ctx).then((denial) => {
+    if (denial?.rule === 'state-store-unavailable') storeErrors++;
+    return performance.now() - started;
+  });
 }
 
 // Warm up (script load, JIT), then measure.
 for (let i = 0; i < 2_000; i++) await one(i);
+storeErrors = 0;
+const admin = new Redis(redis.url);
+await admin.config('RESETSTAT');
 const latencies: number[] = [];
 const total = rate * seconds;
 const intervalMs = 1_000 / rate;
@@ -51,7 +60,7 @@ await new Promise<void>((resolve) => {
     const due = Math.min(total, Math.floor((performance.now() - start) / intervalMs));
     while (sent < due) pending.push(one(2_000 + sent++).then((ms) => void latencies.push(ms)));
     if (sent >= total) resolve();
-    else setImmediate(tick);
+    else setTimeout(tick, 1);
   };
   tick();
 });
@@ -59,6 +68,22 @@ await Promise.all(pending);
 const elapsed = (performance.now() - start) / 1_000;
 latencies.sort((a, b) => a - b);
 const q = (f: number): number => Number((latencies[Math.min(latencies.length - 1, Math.floor(f * latencies.length))] ?? 0).toFixed(3));
-console.log(JSON.stringify({ offeredPerSecond: rate, achievedPerSecond: Math.round(latencies.length / elapsed), checks: latencies.length, p50ms: q(0.5), p90ms: q(0.9), p99ms: q(0.99), p999ms: q(0.999), maxMs: q(1) }));
+const scriptUs = Number(/cmdstat_evalsha:.*usec_per_call=([\d.]+)/.exec(await admin.info('commandstats'))?.[1] ?? Number.NaN);
+admin.disconnect();
+console.log(
+  JSON.stringify({
+    offeredPerSecond: rate,
+    achievedPerSecond: Math.round(latencies.length / elapsed),
+    checks: latencies.length,
+    storeErrors,
+    p50ms: q(0.5),
+    p90ms: q(0.9),
+    p99ms: q(0.99),
+    p999ms: q(0.999),
+    maxMs: q(1),
+    scriptMicrosecondsInRedis: scriptUs,
+    loadAverage: loadavg()[0],
+  }),
+);
 await checks.close();
 await redis.close();

@@ -53,7 +53,8 @@ describe.each(kinds)('session and behaviour on the $name store', (kind) => {
       expect(await checks.check(call(r(), 'read_file', { path: '/data/a' }, 1, p))).toBeUndefined();
       const hijack = await checks.check(call(r({ address: '198.51.100.7' }), 'read_file', { path: '/data/a' }, 2, p));
       expect(hijack).toMatchObject({ stage: 'session', rule: 'session-binding-mismatch', class: 'policy', code: -32040 });
-      expect(hijack?.data).toMatchObject({ binding: 'sourceAddress', bound: '203.0.113.5', address: '198.51.100.7' });
+      expect(hijack?.data).toEqual({ binding: 'sourceAddress', action: 'Deny' });
+      expect(hijack?.excerpt).toBe('bound to 203.0.113.5, request from 198.51.100.7');
       expect(await checks.check(call(r(), 'read_file', { path: '/data/b' }, 3, p))).toBeUndefined();
     });
 
@@ -63,7 +64,11 @@ describe.each(kinds)('session and behaviour on the $name store', (kind) => {
       const hijack = await checks.check(call(r({ address: '198.51.100.7' }), 'read_file', { path: '/data/a' }, 2, p));
       expect(hijack).toMatchObject({ rule: 'session-binding-mismatch', code: -32051 });
       now += 10 * MINUTE;
-      expect(await checks.check(call(r(), 'read_file', { path: '/data/b' }, 3, p))).toMatchObject({ rule: 'session-suspended', code: -32051 });
+      expect(await checks.check(call(r(), 'read_file', { path: '/data/b' }, 3, p))).toMatchObject({
+        rule: 'session-suspended',
+        code: -32051,
+        data: { reason: 'session-binding-mismatch' },
+      });
       now += 6 * MINUTE;
       expect(await checks.check(call(r(), 'read_file', { path: '/data/b' }, 4, p))).toBeUndefined();
     });
@@ -105,12 +110,12 @@ describe.each(kinds)('session and behaviour on the $name store', (kind) => {
       expect(await checks.check(call(r({ address: '10.9.9.9', headers: { 'x-forwarded-for': '198.51.100.7' } }), 'read_file', { path: '/a' }, 2, p, server))).toBeUndefined();
       // An attacker connecting directly and claiming the victim's address is not believed.
       const spoof = await checks.check(call(r({ address: '192.0.2.66', headers: { 'x-forwarded-for': '198.51.100.7' } }), 'read_file', { path: '/a' }, 3, p, server));
-      expect(spoof).toMatchObject({ rule: 'session-binding-mismatch', data: { address: '192.0.2.66' } });
+      expect(spoof).toMatchObject({ rule: 'session-binding-mismatch', excerpt: 'bound to 198.51.100.7, request from 192.0.2.66' });
       // A client behind the proxy that forges an entry: the right-most untrusted entry wins.
       const forged = await checks.check(
         call(r({ address: '10.0.0.9', headers: { 'x-forwarded-for': '198.51.100.7, 192.0.2.66' } }), 'read_file', { path: '/a' }, 4, p, server),
       );
-      expect(forged).toMatchObject({ rule: 'session-binding-mismatch', data: { address: '192.0.2.66' } });
+      expect(forged).toMatchObject({ rule: 'session-binding-mismatch', excerpt: 'bound to 198.51.100.7, request from 192.0.2.66' });
     });
 
     it('sees impossible travel as a mismatch, and a plausible journey as none', async () => {
@@ -120,7 +125,7 @@ describe.each(kinds)('session and behaviour on the $name store', (kind) => {
       expect(await checks.check(call(r({ address: '81.2.69.161' }), 'read_file', { path: '/a' }, 2, p))).toBeUndefined();
       now += 30 * MINUTE;
       const jump = await checks.check(call(r({ address: '175.16.199.1' }), 'read_file', { path: '/a' }, 3, p));
-      expect(jump).toMatchObject({ rule: 'impossible-travel', data: { from: 'GB', to: 'CN' } });
+      expect(jump).toMatchObject({ rule: 'impossible-travel', excerpt: 'from GB to CN' });
       now += 3 * HOUR;
       expect(await checks.check(call(r({ address: '175.16.199.1' }), 'read_file', { path: '/a' }, 4, p))).toBeUndefined();
     });
@@ -264,7 +269,7 @@ describe.each(kinds)('session and behaviour on the $name store', (kind) => {
       expect(calls).toBe(52);
       expect(first).toMatchObject({ stage: 'behavior', rule: 'enumeration', code: -32051, data: { tool: 'get_user', argument: 'id' } });
       now += MINUTE;
-      expect(await checks.check(call(r(), 'get_user', { id: 4242 }, 10_000, p))).toMatchObject({ rule: 'session-suspended' });
+      expect(await checks.check(call(r(), 'get_user', { id: 4242 }, 10_000, p))).toMatchObject({ rule: 'session-suspended', data: { reason: 'enumeration' } });
 
       // Benign: lookups of ids an agent found in search results, 200 of them in 10 minutes.
       let seed = 7;
