@@ -37,7 +37,8 @@ export function resolveServer(snapshot: Snapshot, serverKey: string | undefined)
   return undefined;
 }
 
-function parseOnce(request: WardenRequest, server: CompiledServer): ParsedBody {
+/** Parses the body once for every policy of the server, with the loosest of their limits. */
+export function parseForServer(request: WardenRequest, server: CompiledServer): ParsedBody {
   const size = typeof request.body === 'string' ? request.body.length : request.body.byteLength;
   if (size === 0) return EMPTY_BODY;
   let maxBytes = 0;
@@ -123,7 +124,7 @@ export function createEngine(options: EngineOptions): Engine {
       return verdictOf(false, deny('config', 'unknown-server', 'policy', ErrorCode.UnknownServer, `no MCPServer ${name} in the configuration`, { data: { server: name } }), NONE, NONE, undefined, undefined);
     }
 
-    const body = parseOnce(request, server);
+    const body = parseForServer(request, server);
     let audited: Denial[] | undefined;
     let warnings: Denial[] | undefined;
     let last: CheckContext | undefined;

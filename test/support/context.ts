@@ -9,9 +9,9 @@
  */
 import type { MCPPolicy, MCPPolicySpec, MCPServer, PolicyMode, ProtocolSpec, ToolAction } from '../../authz/api/types.js';
 import { defaultPolicySpec, defaultServerSpec } from '../../authz/api/defaults.js';
-import { parseBody } from '../../authz/jsonrpc/parse.js';
+import { parseForServer } from '../../authz/pipeline/decide.js';
 import type { CompiledPolicy, CompiledServer, CompiledToolRule } from '../../authz/pipeline/compiled.js';
-import type { CheckContext, ParsedBody } from '../../authz/pipeline/context.js';
+import type { CheckContext } from '../../authz/pipeline/context.js';
 import type { SourcePeer, WardenRequest } from '../../authz/pipeline/request.js';
 import { compileProtocol } from '../../authz/stages/protocol.js';
 
@@ -110,19 +110,7 @@ export function buildServer(policies: readonly CompiledPolicy[] = [buildPolicy()
 }
 
 /** Parses the body the way decide() does: once, with the loosest limits of the server's policies. */
-export function parseForServer(request: WardenRequest, server: CompiledServer): ParsedBody {
-  const size = typeof request.body === 'string' ? request.body.length : request.body.byteLength;
-  if (size === 0) return { value: undefined, byteLength: 0, maxDepthSeen: 0, maxWidthSeen: 0, error: undefined };
-  let maxBytes = 0;
-  let maxDepth = 0;
-  let maxWidth = 0;
-  for (const p of server.policies) {
-    maxBytes = Math.max(maxBytes, p.protocol.maxBodyBytes);
-    maxDepth = Math.max(maxDepth, p.protocol.maxDepth);
-    maxWidth = Math.max(maxWidth, p.protocol.maxWidth);
-  }
-  return parseBody(request.body, { maxBytes, maxDepth, maxWidth });
-}
+export { parseForServer };
 
 export interface TestContextOptions {
   /** A compiled policy, or options to build one. */
