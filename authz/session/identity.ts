@@ -58,6 +58,12 @@ export function requestPrincipal(ctx: CheckContext): { principal: string; client
   return { principal: cert, client: '', issuer: cert === '' ? '' : 'x509' };
 }
 
+/** Labels end up in terminals (`sessions list`): no control characters from client input. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
 export function sessionIdentity(ctx: CheckContext): SessionIdentity {
   const server = ctx.server.key;
   const address = requestClientAddress(ctx);
@@ -70,7 +76,7 @@ export function sessionIdentity(ctx: CheckContext): SessionIdentity {
     return {
       kind: 'mcp',
       ref: `m.${refHash(server, 'mcp', sessionHeader)}`,
-      label: `Mcp-Session-Id ${sessionHeader.slice(0, 6)}...`,
+      label: printable(`Mcp-Session-Id ${sessionHeader.slice(0, 6)}...`),
       principal,
       address,
       userAgent,
@@ -80,7 +86,7 @@ export function sessionIdentity(ctx: CheckContext): SessionIdentity {
     return {
       kind: 'principal',
       ref: `p.${refHash(server, 'principal', issuer, principal, client)}`,
-      label: client === '' ? principal : `${principal} via ${client}`,
+      label: printable(client === '' ? principal : `${principal} via ${client}`).slice(0, 128),
       principal,
       address,
       userAgent,
@@ -89,7 +95,7 @@ export function sessionIdentity(ctx: CheckContext): SessionIdentity {
   return {
     kind: 'peer',
     ref: `a.${refHash(server, 'peer', address, userAgent)}`,
-    label: `${address} ${userAgent.slice(0, 48)}`.trim(),
+    label: printable(`${address} ${userAgent.slice(0, 48)}`.trim()),
     principal: '',
     address,
     userAgent,

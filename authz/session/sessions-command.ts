@@ -177,7 +177,10 @@ function state(s: SessionRecord): string {
 export function formatSessionsTable(sessions: readonly SessionRecord[]): string {
   const rows = [['SESSION', 'KIND', 'POLICY', 'CLIENT', 'CREATED', 'LAST SEEN', 'REQUESTS', 'STATE']];
   for (const s of [...sessions].sort((a, b) => b.lastSeenAt - a.lastSeenAt)) {
-    rows.push([s.ref, s.kind, s.policy, s.label, iso(s.createdAt), iso(s.lastSeenAt), String(s.requests), state(s)]);
+    // Labels and principals come from clients: no control characters reach the terminal.
+    // eslint-disable-next-line no-control-regex
+    const clean = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+    rows.push([s.ref, s.kind, s.policy, clean(s.label), iso(s.createdAt), iso(s.lastSeenAt), String(s.requests), clean(state(s))]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';

@@ -408,9 +408,11 @@ describe.each(kinds)('session and behaviour on the $name store', (kind) => {
       const phone = call(r({ protocolVersion: v, claims, session: 'invented', address: '198.51.100.7' }), 'x', { from: 'phone' }, 1, p);
       expect(await checks.check(phone)).toBeUndefined();
       expect(phone.sessionId).toBe(a.sessionId);
-      const anon = call(r({ protocolVersion: v, session: undefined }), 'x', {}, 1, p);
+      const anon = call(r({ protocolVersion: v, session: undefined, userAgent: 'evil\u001b[2J agent' }), 'x', {}, 1, p);
       await checks.check(anon);
       expect(anon.sessionId).toMatch(/^a\./);
+      const [listed] = await store.list({ ref: anon.sessionId ?? '' }, now);
+      expect(listed?.label).toBe('203.0.113.5 evil?[2J agent');
     });
 
     it('refuses the same id with the same message within replayWindow; other messages may reuse ids', async () => {
