@@ -13,6 +13,7 @@ import { stringify } from 'yaml';
 import type { MCPServer } from '../api/types.js';
 import { envoyForTests, startEnvoy, validateEnvoyConfig, type RunningEnvoy } from '../../test/support/envoy.js';
 import { freePort } from '../../test/support/processes.js';
+import { makeTestPki } from '../../test/support/certs.js';
 import { renderEnvoyConfig, staticBootstrap, type JsonObject } from './render.js';
 
 const envoy = envoyForTests();
@@ -41,14 +42,19 @@ describe.skipIf(!envoy.available)('rendered config on the real Envoy', () => {
     return validateEnvoyConfig(path);
   }
 
-  it('envoy --mode validate accepts the config, with and without JWT and trusted proxies', async () => {
+  it('envoy --mode validate accepts the config, with and without JWT, trusted proxies and mutual TLS', async () => {
+    const pki = makeTestPki(dir, ['spiffe://warden.test/agent']);
     const plain = renderEnvoyConfig(server(15080, 8080), { authzAddress: { host: '127.0.0.1', port: 9191 }, maxBodyBytes: 1_048_576 });
     const full = renderEnvoyConfig(
       server(15080, 8080, {
         trustedProxies: ['10.0.0.0/8', 'fd00::/8'],
         auth: { jwt: { issuer: 'https://idp.example', audiences: ['files-mcp'], jwksUri: 'https://idp.example/jwks' } },
       }),
-      { authzAddress: { host: 'mcp-warden-authz.mcp-warden.svc', port: 9191 }, maxBodyBytes: 4096 },
+      {
+        authzAddress: { host: 'mcp-warden-authz.mcp-warden.svc', port: 9191 },
+        maxBodyBytes: 4096,
+        tls: { certificateChainPath: pki.serverCert, privateKeyPath: pki.serverKey, clientCaPath: pki.caCert, requireClientCertificate: true },
+      },
     );
     for (const [name, config] of [['plain', plain], ['full', full]] as const) {
       const result = await validate(staticBootstrap(config), `${name}.yaml`);

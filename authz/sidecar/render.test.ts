@@ -174,6 +174,18 @@ describe('renderEnvoyConfig', () => {
     expect(cluster(config, AUTHZ_CLUSTER)?.type).toBe('STRICT_DNS');
   });
 
+  it('terminates TLS towards agents and asks for client certificates when given a CA', () => {
+    const tls = { certificateChainPath: '/tls/tls.crt', privateKeyPath: '/tls/tls.key', clientCaPath: '/tls/ca.crt', requireClientCertificate: true };
+    const config = renderEnvoyConfig(server(), { authzAddress: AUTHZ, maxBodyBytes: 1024, tls });
+    const socket = at(listener(config), 'filter_chains.0.transport_socket.typed_config') as JsonObject;
+    expect(socket['@type']).toBe('type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext');
+    expect(socket.require_client_certificate).toBe(true);
+    expect(at(socket, 'common_tls_context.tls_certificates.0')).toEqual({ certificate_chain: { filename: '/tls/tls.crt' }, private_key: { filename: '/tls/tls.key' } });
+    expect(at(socket, 'common_tls_context.validation_context.trusted_ca.filename')).toBe('/tls/ca.crt');
+    expect(at(listener(renderEnvoyConfig(server(), { authzAddress: AUTHZ, maxBodyBytes: 1024 })), 'filter_chains.0.transport_socket')).toBeUndefined();
+    expect(() => renderEnvoyConfig(server(), { authzAddress: AUTHZ, maxBodyBytes: 1024, tls: { ...tls, clientCaPath: undefined } })).toThrow(/clientCaPath/);
+  });
+
   it('renders a single static bootstrap with the same listener and clusters', () => {
     const config = renderEnvoyConfig(server(), { authzAddress: AUTHZ, maxBodyBytes: 1024 });
     const s = staticBootstrap(config);

@@ -66,6 +66,18 @@ export interface RenderOptions {
   readonly maxRequestHeaders?: number;
   /** Envoy node id (default `<namespace>/<name>`). */
   readonly nodeId?: string;
+  /** Serve agents over TLS; with `clientCaPath`, client certificates reach the authz service. */
+  readonly tls?: DownstreamTls;
+}
+
+export interface DownstreamTls {
+  /** PEM files as Envoy sees them (a mounted Secret in a pod). */
+  readonly certificateChainPath: string;
+  readonly privateKeyPath: string;
+  /** CA bundle client certificates must chain to; without it no client certificate is asked for. */
+  readonly clientCaPath?: string;
+  /** Refuse the TLS handshake without a valid client certificate (mutual TLS). */
+  readonly requireClientCertificate?: boolean;
 }
 
 export interface EnvoySidecarConfig {
@@ -306,6 +318,29 @@ function originalIpDetection(trustedProxies: readonly string[]): JsonObject {
   };
 }
 
+/**
+ * TLS towards agents. The verified client certificate is what ext_authz forwards
+ * (`include_peer_certificate`) and what becomes the principal without a JWT.
+ */
+function downstreamTls(tls: DownstreamTls): JsonObject {
+  if (tls.requireClientCertificate === true && tls.clientCaPath === undefined) {
+    throw new Error('tls.requireClientCertificate needs tls.clientCaPath (the CA that signs agent certificates)');
+  }
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+      require_client_certificate: tls.requireClientCertificate ?? false,
+      common_tls_context: {
+        tls_params: { tls_minimum_protocol_version: 'TLSv1_2' },
+        alpn_protocols: ['h2', 'http/1.1'],
+        tls_certificates: [{ certificate_chain: { filename: tls.certificateChainPath }, private_key: { filename: tls.privateKeyPath } }],
+        ...(tls.clientCaPath !== undefined ? { validation_context: { trusted_ca: { filename: tls.clientCaPath } } } : {}),
+      },
+    },
+  };
+}
+
 function listener(server: MCPServer, o: ResolvedOptions): JsonObject {
   const filters: JsonObject[] = [];
   const jwt = server.spec.auth?.jwt;
@@ -374,7 +409,12 @@ function listener(server: MCPServer, o: ResolvedOptions): JsonObject {
     name: LISTENER_NAME,
     address: socketAddress(o.listenAddress, server.spec.listener.port),
     per_connection_buffer_limit_bytes: o.connectionBufferBytes,
-    filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
+    filter_chains: [
+      {
+        filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }],
+        ...(o.tls !== undefined ? { transport_socket: downstreamTls(o.tls) } : {}),
+      },
+    ],
   };
 }
 
@@ -401,7 +441,7 @@ function bootstrap(server: MCPServer, o: ResolvedOptions): JsonObject {
   };
 }
 
-type ResolvedOptions = Required<RenderOptions>;
+type ResolvedOptions = Required<Omit<RenderOptions, 'tls'>> & Pick<RenderOptions, 'tls'>;
 
 function resolve(server: MCPServer, options: RenderOptions): ResolvedOptions {
   if (!Number.isInteger(options.maxBodyBytes) || options.maxBodyBytes <= 0) {
@@ -425,6 +465,7 @@ function resolve(server: MCPServer, options: RenderOptions): ResolvedOptions {
     maxRequestHeadersKb: options.maxRequestHeadersKb ?? 60,
     maxRequestHeaders: options.maxRequestHeaders ?? 100,
     nodeId: options.nodeId ?? serverKey(server),
+    tls: options.tls,
   };
 }
 

@@ -80,7 +80,7 @@ describe.skipIf(!envoy.available)('JWT verified by Envoy, claims judged by MCP W
       ['other audience', jwt(privateKey, claims({ aud: 'someone-else' })), 403],
     ];
     for (const [what, token, status] of cases) {
-      const error = await connect(stack.protectedUrl, undefined, token).then(
+      const error = await connect(stack.protectedUrl, undefined, token !== undefined ? { bearer: token } : {}).then(
         () => undefined,
         (err: unknown) => err,
       );
@@ -90,12 +90,12 @@ describe.skipIf(!envoy.available)('JWT verified by Envoy, claims judged by MCP W
   });
 
   it('lets a valid token through and judges the verified claims in the policy', async () => {
-    const analyst = await connect(stack.protectedUrl, undefined, jwt(privateKey, claims({ groups: ['analysts'] })));
+    const analyst = await connect(stack.protectedUrl, undefined, { bearer: jwt(privateKey, claims({ groups: ['analysts'] })) });
     const rows = (await analyst.client.callTool({ name: 'query', arguments: { sql: 'SELECT count(*) AS n FROM customers' } })) as CallToolResult;
     expect(JSON.stringify(rows.content)).toContain('35');
     await analyst.client.close();
 
-    const viewer = await connect(stack.protectedUrl, undefined, jwt(privateKey, claims({ groups: ['viewers'] })));
+    const viewer = await connect(stack.protectedUrl, undefined, { bearer: jwt(privateKey, claims({ groups: ['viewers'] })) });
     // Other tools are open to any authenticated agent …
     const readme = (await viewer.client.callTool({ name: 'read_file', arguments: { path: 'public/readme.txt' } })) as CallToolResult;
     expect(JSON.stringify(readme.content)).toContain('public');

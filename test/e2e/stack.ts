@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ArgumentRule, MCPServer, ToolDefinition } from '../../authz/api/types.js';
+import type { DownstreamTls } from '../../authz/sidecar/render.js';
 import { startAuthzProcess, type AuthzProcess } from '../support/authz.js';
 import { startEnvoy, type RunningEnvoy } from '../support/envoy.js';
 import { listLiveTools, policyManifest, serverManifest, writeManifests } from '../support/manifests.js';
@@ -40,6 +41,8 @@ export interface StackOptions {
   readonly authzTimeoutMs?: number;
   /** MCPServer spec.auth (JWT verified by Envoy). */
   readonly auth?: MCPServer['spec']['auth'];
+  /** TLS (and client certificates) on the Envoy listener. */
+  readonly tls?: DownstreamTls;
 }
 
 export async function startProtectedStack(o: StackOptions): Promise<ProtectedStack> {
@@ -69,6 +72,7 @@ export async function startProtectedStack(o: StackOptions): Promise<ProtectedSta
       maxBodyBytes,
       dir: join(configDir, 'envoy'),
       ...(o.authzTimeoutMs !== undefined ? { timeoutMs: o.authzTimeoutMs } : {}),
+      ...(o.tls !== undefined ? { tls: o.tls } : {}),
     });
   } catch (err) {
     await authz.stop();
@@ -90,10 +94,20 @@ export async function startProtectedStack(o: StackOptions): Promise<ProtectedSta
   };
 }
 
-/** An official SDK client connected over Streamable HTTP (with a bearer token when given). */
-export async function connect(url: string, options?: ClientOptions, bearer?: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+export interface ConnectAs {
+  /** Sent as `Authorization: Bearer …`. */
+  readonly bearer?: string;
+  /** A fetch that presents a client certificate (TLS listeners). */
+  readonly fetch?: typeof fetch;
+}
+
+/** An official SDK client connected over Streamable HTTP. */
+export async function connect(url: string, options?: ClientOptions, as: ConnectAs = {}): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const client = new Client({ name: 'mcp-warden-e2e', version: '1.0.0' }, options);
-  const transport = new StreamableHTTPClientTransport(new URL(url), bearer !== undefined ? { requestInit: { headers: { authorization: `Bearer ${bearer}` } } } : undefined);
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    ...(as.bearer !== undefined ? { requestInit: { headers: { authorization: `Bearer ${as.bearer}` } } } : {}),
+    ...(as.fetch !== undefined ? { fetch: as.fetch } : {}),
+  });
   await client.connect(transport);
   return { client, transport };
 }

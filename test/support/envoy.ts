@@ -172,7 +172,7 @@ export async function startEnvoy(options: StartEnvoyOptions): Promise<RunningEnv
     port,
     adminPort,
     dir,
-    url: `http://${host}:${port}${server.spec.upstream.path}`,
+    url: `${options.tls !== undefined ? 'https' : 'http'}://${host}:${port}${server.spec.upstream.path}`,
     get config() {
       return config;
     },
