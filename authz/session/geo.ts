@@ -58,3 +58,13 @@ export async function openMmdbGeoLookup(path: string): Promise<GeoLookup> {
 export function staticGeoLookup(table: Readonly<Record<string, string>>): GeoLookup {
   return { country: (address) => table[address] };
 }
+
+/**
+ * The lookup the service runs with: the user's `.mmdb` when a path is given (e.g. a
+ * `--geoip-db` flag or MCP_WARDEN_GEOIP_DB), else undefined (the bundled database is then
+ * loaded on first use by a policy with `session.impossibleTravel`).
+ */
+export async function geoLookupFromOptions(opts: { mmdbPath?: string | undefined } = {}): Promise<GeoLookup | undefined> {
+  const path = opts.mmdbPath ?? process.env.MCP_WARDEN_GEOIP_DB;
+  return path === undefined || path === '' ? undefined : openMmdbGeoLookup(path);
+}
