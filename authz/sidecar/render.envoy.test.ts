@@ -5,16 +5,17 @@
  */
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { MCPServer } from '../api/types.js';
-import { envoyForTests, startEnvoy, validateEnvoyConfig, type RunningEnvoy } from '../../test/support/envoy.js';
-import { freePort } from '../../test/support/processes.js';
+import { envoyForTests, requireEnvoy, startEnvoy, validateEnvoyConfig, type RunningEnvoy } from '../../test/support/envoy.js';
+import { freePort, spawnManaged, waitForPort } from '../../test/support/processes.js';
 import { makeTestPki } from '../../test/support/certs.js';
 import { renderEnvoyConfig, staticBootstrap, type JsonObject } from './render.js';
+import { envoyConfigFiles } from './write.js';
 
 const envoy = envoyForTests();
 
@@ -142,5 +143,40 @@ describe.skipIf(!envoy.available)('rendered config on the real Envoy', () => {
       expect(running.process.hasExited()).toBe(false);
       expect(upstreamHits).toBe(0);
     });
+  });
+
+  it('reloads when the directory is swapped the way kubelet updates a mounted ConfigMap', async () => {
+    // kubelet's atomic writer: files live in a timestamped folder, `..data` points at it,
+    // each file name is a symlink through `..data`, and an update renames a new `..data`.
+    const mount = await mkdtemp(join(tmpdir(), 'warden-configmap-'));
+    let generation = 0;
+    const publish = async (files: Record<string, string>): Promise<void> => {
+      generation += 1;
+      const folder = `..2026_${generation}`;
+      await mkdir(join(mount, folder));
+      for (const [name, text] of Object.entries(files)) await writeFile(join(mount, folder, name), text);
+      await symlink(folder, join(mount, '..data_tmp'));
+      await rename(join(mount, '..data_tmp'), join(mount, '..data'));
+      for (const name of Object.keys(files)) await symlink(join('..data', name), join(mount, name)).catch(() => undefined);
+    };
+    const target = server(await freePort(), 8080);
+    const render = (maxBodyBytes: number) => renderEnvoyConfig(target, { authzAddress: { host: '127.0.0.1', port: 9191 }, maxBodyBytes, configDir: mount, listenAddress: '127.0.0.1', adminPort: 0 });
+    const first = render(1024);
+    await publish(envoyConfigFiles(first));
+    const adminPath = join(mount, '..admin');
+    const proc = spawnManaged('envoy-configmap', requireEnvoy(), ['-c', join(mount, 'envoy.yaml'), '--admin-address-path', adminPath, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'warn']);
+    try {
+      await waitForPort('127.0.0.1', target.spec.listener.port, { process: proc });
+      const admin = (await readFile(adminPath, 'utf8')).trim();
+      const applied = async (): Promise<string> => (await fetch(`http://${admin}/stats?filter=listener_manager.lds.version_text`)).text();
+      expect(await applied()).toContain(String(first.lds.version_info));
+      const second = render(4096);
+      await publish(envoyConfigFiles(second));
+      await expect.poll(applied, { timeout: 10_000 }).toContain(String(second.lds.version_info));
+      expect(proc.hasExited()).toBe(false);
+    } finally {
+      await proc.stop();
+      await rm(mount, { recursive: true, force: true });
+    }
   });
 });
