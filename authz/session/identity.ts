@@ -76,7 +76,8 @@ export function sessionIdentity(ctx: CheckContext): SessionIdentity {
     return {
       kind: 'mcp',
       ref: `m.${refHash(server, 'mcp', sessionHeader)}`,
-      label: printable(`Mcp-Session-Id ${sessionHeader.slice(0, 6)}...`),
+      // The kind says it is an Mcp-Session-Id; a short prefix is enough to tell sessions apart.
+      label: printable(`${sessionHeader.slice(0, 6)}...`),
       principal,
       address,
       userAgent,
