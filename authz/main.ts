@@ -5,7 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
-import { watchManifests, type LoadResult } from './config/watch.js';
+import { watchManifests, type ConfigError, type LoadResult } from './config/watch.js';
+import { watchClusterManifests } from './config/cluster.js';
 import { buildSnapshot } from './config/snapshot.js';
 import { startAuthzServer } from './envoy/server.js';
 import { createEngine } from './pipeline/decide.js';
@@ -18,8 +19,15 @@ import { createStatefulChecks, createStoreFromOptions } from './stages/stateful.
 import { createSessionsAdminHandler } from './session/sessions-command.js';
 
 export interface AuthzOptions {
-  /** A YAML file or a directory of YAML files with MCPServer/MCPPolicy manifests. */
-  readonly configPath: string;
+  /**
+   * A YAML file or a directory of YAML files with MCPServer/MCPPolicy manifests; without it
+   * the service watches MCPServer/MCPPolicy in the cluster (read-only).
+   */
+  readonly configPath?: string | undefined;
+  /** Cluster mode: kubeconfig path (in-cluster service account when absent). */
+  readonly kubeconfig?: string | undefined;
+  /** Cluster mode: watch one namespace instead of all. */
+  readonly namespace?: string | undefined;
   /** `host:port`; port 0 picks a free port. */
   readonly listen: string;
   readonly metricsListen?: string | undefined;
@@ -68,16 +76,18 @@ export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
     metrics.configReload('success', generation);
     server.setServing(true);
     for (const note of build.inferences) logger.debug({ event: 'mcp-warden.inference', ...note }, `argument ${note.pointer} of ${note.tool}: kind ${note.kind} (${note.source}: ${note.reason})`);
-    logger.info({ event: 'mcp-warden.config', generation, servers: build.snapshot.servers.size }, `config generation ${generation} loaded from ${options.configPath}`);
+    logger.info({ event: 'mcp-warden.config', generation, servers: build.snapshot.servers.size }, `config generation ${generation} loaded from ${options.configPath ?? 'the cluster'}`);
   }
 
-  const watcher = await watchManifests(options.configPath, onLoad, {
-    onError(errors) {
-      metrics.configReload('error');
-      for (const e of errors) logger.error({ event: 'mcp-warden.config', file: e.file, document: e.document, path: e.path }, `config rejected, keeping the last good one: ${e.file}:${e.document}: ${e.path}: ${e.message}`);
-    },
-    pollMs: options.pollConfigMs,
-  });
+  function onErrors(errors: readonly ConfigError[]): void {
+    metrics.configReload('error');
+    for (const e of errors) logger.error({ event: 'mcp-warden.config', file: e.file, document: e.document, path: e.path }, `config rejected, keeping the last good one: ${e.file}:${e.document}: ${e.path}: ${e.message}`);
+  }
+
+  const watcher =
+    options.configPath !== undefined
+      ? await watchManifests(options.configPath, onLoad, { onError: onErrors, pollMs: options.pollConfigMs })
+      : await watchClusterManifests(options.kubeconfig, onLoad, onErrors, { logger, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) });
 
   const metricsServer = options.metricsListen !== undefined ? await startMetricsServer(options.metricsListen, metrics.registry, createSessionsAdminHandler(store)) : undefined;
 
@@ -87,7 +97,7 @@ export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
     snapshot: () => current,
     decide,
     async close() {
-      watcher.close();
+      await watcher.close();
       await server.close();
       await metricsServer?.close();
       await stateful.close();
@@ -95,7 +105,7 @@ export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
   };
 }
 
-const USAGE = 'usage: mcp-warden authz --config PATH --listen HOST:PORT [--metrics-listen HOST:PORT] [--redis URL] [--log-level LEVEL]';
+const USAGE = 'usage: mcp-warden authz [--config PATH | --kubeconfig PATH [--namespace NS]] --listen HOST:PORT [--metrics-listen HOST:PORT] [--redis URL] [--log-level LEVEL]';
 
 export async function runAuthzCommand(argv: string[]): Promise<number> {
   let values;
@@ -109,6 +119,8 @@ export async function runAuthzCommand(argv: string[]): Promise<number> {
         redis: { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         'poll-config-ms': { type: 'string' },
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string' },
       },
       strict: true,
     }));
@@ -116,13 +128,11 @@ export async function runAuthzCommand(argv: string[]): Promise<number> {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
     return 2;
   }
-  if (values.config === undefined) {
-    process.stderr.write(`--config is required here (cluster mode watches the API server and needs 'mcp-warden authz' inside a cluster)\n${USAGE}\n`);
-    return 2;
-  }
   const logger = pino({ name: 'mcp-warden-authz', level: values['log-level'] });
   const running = await startAuthz({
     configPath: values.config,
+    kubeconfig: values.kubeconfig ?? process.env.KUBECONFIG,
+    namespace: values.namespace,
     listen: values.listen,
     metricsListen: values['metrics-listen'],
     redisUrl: values.redis ?? process.env.MCP_WARDEN_REDIS_URL,
