@@ -26,7 +26,8 @@ ldflags="-s -w \
   -X k8s.io/component-base/version.gitMinor=$minor \
   -X k8s.io/component-base/version.gitTreeState=clean \
   -X k8s.io/client-go/pkg/version.gitVersion=$k8s"
-jobs=${KUBE_BUILD_JOBS:-1}
+# Alone on the machine (CI) the build may use every core; beside other work, one at a time.
+if [[ "${CI:-}" == true ]]; then jobs=${KUBE_BUILD_JOBS:-$(nproc)}; else jobs=${KUBE_BUILD_JOBS:-1}; fi
 export GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
 start=$(date +%s)
 echo "kube: building kube-apiserver $k8s and etcd $etcd (first build takes a while)"
