@@ -3,6 +3,7 @@
  * The config is loaded and validated, compiled into a frozen snapshot, and swapped
  * atomically on every good reload; a bad edit keeps the last good snapshot and says why.
  */
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { watchManifests, type ConfigError, type LoadResult } from './config/watch.js';
@@ -16,6 +17,8 @@ import type { Verdict } from './pipeline/verdict.js';
 import { createMetrics, startMetricsServer, type WardenMetrics } from './telemetry/metrics.js';
 import { initSqlParser } from './detectors/sql.js';
 import { createStatefulChecks, createStoreFromOptions } from './stages/stateful.js';
+import type { StoreOptions } from './state/create-store.js';
+import { geoLookupFromOptions } from './session/geo.js';
 import { createSessionsAdminHandler } from './session/sessions-command.js';
 
 export interface AuthzOptions {
@@ -31,7 +34,10 @@ export interface AuthzOptions {
   /** `host:port`; port 0 picks a free port. */
   readonly listen: string;
   readonly metricsListen?: string | undefined;
-  readonly redisUrl?: string | undefined;
+  /** Shared session/behaviour state; in-memory when absent. */
+  readonly store?: StoreOptions | undefined;
+  /** MaxMind .mmdb for impossible travel; the bundled country database when absent. */
+  readonly geoipDb?: string | undefined;
   readonly logger?: Logger | undefined;
   /** Poll the config instead of relying on fs events (network filesystems, ConfigMap mounts). */
   readonly pollConfigMs?: number | undefined;
@@ -53,8 +59,9 @@ export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
 
   let current: Snapshot | undefined;
   let generation = 0;
-  const store = await createStoreFromOptions({ redisUrl: options.redisUrl });
-  const stateful = createStatefulChecks({ store, logger });
+  const store = await createStoreFromOptions(options.store ?? {});
+  const geo = await geoLookupFromOptions({ mmdbPath: options.geoipDb });
+  const stateful = createStatefulChecks({ store, logger, ...(geo !== undefined ? { geo } : {}) });
   const engine = createEngine({ snapshot: () => current, stateful });
 
   // The gRPC server records metrics and security events for every verdict, fail-closed ones included.
@@ -105,7 +112,7 @@ export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
   };
 }
 
-const USAGE = 'usage: mcp-warden authz [--config PATH | --kubeconfig PATH [--namespace NS]] --listen HOST:PORT [--metrics-listen HOST:PORT] [--redis URL] [--log-level LEVEL]';
+const USAGE = 'usage: mcp-warden authz [--config PATH | --kubeconfig PATH [--namespace NS]] --listen HOST:PORT [--metrics-listen HOST:PORT] [--redis URL [--redis-password-file F] [--redis-tls [--redis-tls-ca F]] [--redis-cluster]] [--max-sessions N] [--geoip-db FILE.mmdb] [--log-level LEVEL]';
 
 export async function runAuthzCommand(argv: string[]): Promise<number> {
   let values;
@@ -117,6 +124,12 @@ export async function runAuthzCommand(argv: string[]): Promise<number> {
         listen: { type: 'string', default: '127.0.0.1:9191' },
         'metrics-listen': { type: 'string' },
         redis: { type: 'string' },
+        'redis-password-file': { type: 'string' },
+        'redis-tls': { type: 'boolean', default: false },
+        'redis-tls-ca': { type: 'string' },
+        'redis-cluster': { type: 'boolean', default: false },
+        'max-sessions': { type: 'string' },
+        'geoip-db': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         'poll-config-ms': { type: 'string' },
         kubeconfig: { type: 'string' },
@@ -129,13 +142,24 @@ export async function runAuthzCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = pino({ name: 'mcp-warden-authz', level: values['log-level'] });
+  // Secrets come from a file or the environment, never from argv (visible in ps).
+  const redisUrl = values.redis ?? process.env.MCP_WARDEN_REDIS_URL;
+  const redisPassword = values['redis-password-file'] !== undefined ? (await readFile(values['redis-password-file'], 'utf8')).trim() : process.env.MCP_WARDEN_REDIS_PASSWORD;
   const running = await startAuthz({
     configPath: values.config,
     kubeconfig: values.kubeconfig ?? process.env.KUBECONFIG,
     namespace: values.namespace,
     listen: values.listen,
     metricsListen: values['metrics-listen'],
-    redisUrl: values.redis ?? process.env.MCP_WARDEN_REDIS_URL,
+    store: {
+      ...(redisUrl !== undefined ? { redisUrl } : {}),
+      ...(redisPassword !== undefined ? { redisPassword } : {}),
+      ...(values['redis-tls'] ? { redisTls: true } : {}),
+      ...(values['redis-tls-ca'] !== undefined ? { redisTlsCaFile: values['redis-tls-ca'] } : {}),
+      ...(values['redis-cluster'] ? { redisCluster: true } : {}),
+      ...(values['max-sessions'] !== undefined ? { memoryMaxSessions: Number(values['max-sessions']) } : {}),
+    },
+    geoipDb: values['geoip-db'],
     logger,
     pollConfigMs: values['poll-config-ms'] !== undefined ? Number(values['poll-config-ms']) : undefined,
   });
