@@ -1,0 +1,46 @@
+/**
+ * What the offline subcommands (`explain`, `policy test`, `tools approve`) touch of the
+ * process: output streams and standard input, injected so tests run them in-process.
+ */
+import { readFile } from 'node:fs/promises';
+
+export interface CommandIO {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly readStdin: () => Promise<string>;
+}
+
+export const PROCESS_IO: CommandIO = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    return Buffer.concat(chunks).toString('utf8');
+  },
+};
+
+/** Bad usage or unreadable input: the command prints the message and exits 2. */
+export class UsageError extends Error {}
+
+/** Reads a file, or standard input for `-`; a failure is a UsageError naming the file. */
+export async function readInput(path: string, io: CommandIO): Promise<string> {
+  try {
+    return path === '-' ? await io.readStdin() : await readFile(path, 'utf8');
+  } catch (err) {
+    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+    const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EISDIR' ? 'is a directory' : err instanceof Error ? err.message : String(err);
+    throw new UsageError(`cannot read ${path}: ${why}`);
+  }
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `--output json|text` (also `--output=json`); anything else is a UsageError. */
+export function parseOutputFormat(value: string | undefined): 'json' | 'text' {
+  if (value === undefined || value === 'text') return 'text';
+  if (value === 'json') return 'json';
+  throw new UsageError(`--output must be json or text, not "${value}"`);
+}
