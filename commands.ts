@@ -33,6 +33,18 @@ const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcomm
     summary: 'policy validate FILE|DIR…  check MCPServer/MCPPolicy manifests (exit 1 on errors, 2 if unreadable)',
     load: async () => (await import('./authz/config/policy-validate-command.js')).runPolicyValidateCommand,
   },
+  'policy test': {
+    summary: 'policy test --config PATH TRAFFIC.jsonl|- [--output json]  replay recorded requests offline against the policy (exit 1 on a failed expectation, 2 if unreadable)',
+    load: async () => (await import('./authz/cli/policy-test-command.js')).runPolicyTestCommand,
+  },
+  'tools approve': {
+    summary: 'tools approve --policy FILE [--rule NAME…|--all] (--from FILE|- | --url URL) [--force] [--digest-only]  pin served tool definitions in an MCPPolicy (exit 1 if any refused)',
+    load: async () => (await import('./authz/cli/tools-approve-command.js')).runToolsApproveCommand,
+  },
+  explain: {
+    summary: 'explain --config PATH [--server NS/NAME] [--request FILE|-] [--output json]  what each rule does, or the verdict for one request',
+    load: async () => (await import('./authz/cli/explain-command.js')).runExplainCommand,
+  },
 };
 
 function usage(): string {

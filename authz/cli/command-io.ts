@@ -20,8 +20,18 @@ export const PROCESS_IO: CommandIO = {
   },
 };
 
-/** Bad usage or unreadable input: the command prints the message and exits 2. */
-export class UsageError extends Error {}
+/** Unreadable or malformed input: the command prints the message and exits 2. */
+export class InputError extends Error {}
+
+/** Bad usage: as InputError, and the command prints its usage line too. */
+export class UsageError extends InputError {}
+
+/** Whether `err` is bad input (exit 2) rather than a fault, and whether usage should be shown. */
+export function inputErrorKind(err: unknown): 'usage' | 'input' | undefined {
+  // node:util parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes.
+  if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) return 'usage';
+  return err instanceof InputError ? 'input' : undefined;
+}
 
 /** Reads a file, or standard input for `-`; a failure is a UsageError naming the file. */
 export async function readInput(path: string, io: CommandIO): Promise<string> {
@@ -30,7 +40,7 @@ export async function readInput(path: string, io: CommandIO): Promise<string> {
   } catch (err) {
     const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
     const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EISDIR' ? 'is a directory' : err instanceof Error ? err.message : String(err);
-    throw new UsageError(`cannot read ${path}: ${why}`);
+    throw new InputError(`cannot read ${path}: ${why}`);
   }
 }
 

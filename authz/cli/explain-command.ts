@@ -12,7 +12,7 @@ import type { BehaviorRule, DetectionSpec, MCPPolicy, ToolAction } from '../api/
 import type { InferenceNote } from '../config/snapshot.js';
 import { DETECTOR_BY_KIND } from '../detectors/types.js';
 import type { CompiledPolicy, CompiledServer } from '../pipeline/compiled.js';
-import { PROCESS_IO, parseOutputFormat, readInput, UsageError, type CommandIO } from './command-io.js';
+import { InputError, inputErrorKind, PROCESS_IO, parseOutputFormat, readInput, UsageError, type CommandIO } from './command-io.js';
 import { loadConfigSnapshot, type LoadedConfig } from './load-config.js';
 import { createOfflineEngine } from './offline-engine.js';
 import { parseRequestSpec, toWardenRequest } from './request-spec.js';
@@ -149,7 +149,7 @@ function selectServers(config: LoadedConfig, name: string | undefined): Compiled
   const all = [...config.snapshot.servers.values()];
   if (name === undefined) return all;
   const server = config.snapshot.servers.get(name);
-  if (server === undefined) throw new UsageError(`no MCPServer ${name} in the configuration (servers: ${all.map((s) => s.key).join(', ')})`);
+  if (server === undefined) throw new InputError(`no MCPServer ${name} in the configuration (servers: ${all.map((s) => s.key).join(', ')})`);
   return [server];
 }
 
@@ -159,7 +159,7 @@ async function explainRequest(config: LoadedConfig, file: string, serverKey: str
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`${file}: not JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new InputError(`${file}: not JSON (${err instanceof Error ? err.message : String(err)})`);
   }
   const spec = parseRequestSpec(value, file === '-' ? '<stdin>' : file);
   const offline = await createOfflineEngine(config.snapshot);
@@ -202,8 +202,9 @@ export async function runExplainCommand(argv: string[], io: CommandIO = PROCESS_
     io.stdout(output === 'json' ? `${JSON.stringify({ servers: explained }, null, 2)}\n` : explained.map(formatServer).join('\n'));
     return 0;
   } catch (err) {
-    if (!(err instanceof UsageError) && !(err instanceof TypeError && 'code' in err)) throw err;
-    io.stderr(`mcp-warden explain: ${err.message}\n${USAGE}\n`);
+    const kind = inputErrorKind(err);
+    if (kind === undefined || !(err instanceof Error)) throw err;
+    io.stderr(`mcp-warden explain: ${err.message}\n${kind === 'usage' ? `${USAGE}\n` : ''}`);
     return 2;
   }
 }

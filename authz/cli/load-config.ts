@@ -3,9 +3,11 @@
  * exactly as the authz service does, and prints whatever stops it in the format of
  * `mcp-warden policy validate` (`file:doc N: field.path: message`).
  */
-import { loadManifests, type LoadResult } from '../config/load.js';
+import { applyServerDefaults } from '../api/defaults.js';
+import type { MCPServer } from '../api/types.js';
+import { loadManifests, parseManifestTexts, type LoadResult, type ResourceOrigin } from '../config/load.js';
 import { formatConfigError } from '../config/policy-validate-command.js';
-import { buildSnapshot, type SnapshotBuild } from '../config/snapshot.js';
+import { buildSnapshot, type CompileProblem, type SnapshotBuild } from '../config/snapshot.js';
 import { initSqlParser } from '../detectors/sql.js';
 import type { Snapshot } from '../pipeline/compiled.js';
 import type { CommandIO } from './command-io.js';
@@ -14,6 +16,14 @@ export interface LoadedConfig {
   readonly load: LoadResult;
   readonly build: SnapshotBuild;
   readonly snapshot: Snapshot;
+}
+
+/** A compile problem as `file:doc N: field.path: message (Kind ns/name)`. */
+export function formatCompileProblem(problem: CompileProblem, origins: readonly ResourceOrigin[]): string {
+  const origin = origins.find((o) => o.resource === problem.resource);
+  if (origin === undefined) return `${problem.resource}: ${problem.path}: ${problem.message}`;
+  const message = `${problem.message} (${problem.resource})`;
+  return formatConfigError({ file: origin.file, document: origin.document, path: problem.path, message, reason: 'invalid', resource: problem.resource });
 }
 
 /**
@@ -30,15 +40,27 @@ export async function loadConfigSnapshot(path: string, io: CommandIO, nowMs: num
     return undefined;
   }
   const build = buildSnapshot(load, 1, nowMs);
-  for (const problem of build.problems) {
-    const origin = load.origins.find((o) => o.resource === problem.resource);
-    const message = `${problem.message} (${problem.resource})`;
-    const line = origin === undefined
-      ? `${problem.resource}: ${problem.path}: ${problem.message}`
-      : formatConfigError({ file: origin.file, document: origin.document, path: problem.path, message, reason: 'invalid', resource: problem.resource });
-    io.stderr(`${line}\n`);
-  }
+  for (const problem of build.problems) io.stderr(`${formatCompileProblem(problem, load.origins)}\n`);
   for (const warning of build.warnings) io.stderr(`warning: ${warning}\n`);
   if (build.snapshot === undefined) return undefined;
   return { load, build, snapshot: build.snapshot };
+}
+
+/**
+ * Every problem the authz service would refuse `text` for: schema validation, then compiling
+ * each policy (CEL, schemas, globs, pins). A policy only compiles against servers it targets,
+ * so targets kept in other files are stood in for by default servers.
+ */
+export function manifestTextProblems(file: string, text: string): string[] {
+  const load = parseManifestTexts([[file, text]]);
+  if (load.errors.length > 0) return load.errors.map(formatConfigError);
+  const servers: MCPServer[] = [...load.servers];
+  for (const policy of load.policies) {
+    const namespace = policy.metadata.namespace ?? 'default';
+    for (const ref of policy.spec.targetRefs) {
+      if (servers.some((s) => s.metadata.name === ref.name && (s.metadata.namespace ?? 'default') === namespace)) continue;
+      servers.push(applyServerDefaults({ apiVersion: 'mcpwarden.io/v1alpha1', kind: 'MCPServer', metadata: { name: ref.name, namespace }, spec: { upstream: { port: 1 } } }));
+    }
+  }
+  return buildSnapshot({ servers, policies: load.policies }, 1, Date.now()).problems.map((p) => formatCompileProblem(p, load.origins));
 }

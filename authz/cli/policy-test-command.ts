@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Verdict } from '../pipeline/verdict.js';
-import { isRecord, PROCESS_IO, parseOutputFormat, readInput, UsageError, type CommandIO } from './command-io.js';
+import { InputError, inputErrorKind, isRecord, PROCESS_IO, parseOutputFormat, readInput, UsageError, type CommandIO } from './command-io.js';
 import { loadConfigSnapshot } from './load-config.js';
 import { createOfflineEngine } from './offline-engine.js';
 import { parseRequestSpec, toWardenRequest, type RequestSpec } from './request-spec.js';
@@ -46,21 +46,21 @@ export function parseTraffic(text: string, source: string): TrafficCase[] {
     try {
       value = JSON.parse(trimmed);
     } catch (err) {
-      throw new UsageError(`${where}: invalid JSON (${err instanceof Error ? err.message : String(err)})`);
+      throw new InputError(`${where}: invalid JSON (${err instanceof Error ? err.message : String(err)})`);
     }
-    if (!isRecord(value)) throw new UsageError(`${where}: each line is an object {"name"?, "request", "expect"?, "at"?}`);
+    if (!isRecord(value)) throw new InputError(`${where}: each line is an object {"name"?, "request", "expect"?, "at"?}`);
     const extra = Object.keys(value).find((key) => !LINE_KEYS.includes(key));
-    if (extra !== undefined) throw new UsageError(`${where}: unknown field "${extra}" (a line has ${LINE_KEYS.join(', ')})`);
-    if (value.request === undefined) throw new UsageError(`${where}: missing "request"`);
+    if (extra !== undefined) throw new InputError(`${where}: unknown field "${extra}" (a line has ${LINE_KEYS.join(', ')})`);
+    if (value.request === undefined) throw new InputError(`${where}: missing "request"`);
     const { name, expect, at } = value;
-    if (name !== undefined && typeof name !== 'string') throw new UsageError(`${where}: "name" must be a string`);
+    if (name !== undefined && typeof name !== 'string') throw new InputError(`${where}: "name" must be a string`);
     if (expect !== undefined && (typeof expect !== 'string' || expect.trim() === '')) {
-      throw new UsageError(`${where}: "expect" must be "allow", "deny" or a rule name`);
+      throw new InputError(`${where}: "expect" must be "allow", "deny" or a rule name`);
     }
     let atMs: number | undefined;
     if (at !== undefined) {
       atMs = typeof at === 'string' ? Date.parse(at) : Number.NaN;
-      if (Number.isNaN(atMs)) throw new UsageError(`${where}: "at" must be an ISO 8601 timestamp (2026-08-01T10:00:00Z)`);
+      if (Number.isNaN(atMs)) throw new InputError(`${where}: "at" must be an ISO 8601 timestamp (2026-08-01T10:00:00Z)`);
     }
     cases.push({ line, name: name ?? `line ${line}`, request: parseRequestSpec(value.request, where), expect: expect?.trim(), atMs });
   });
@@ -100,7 +100,7 @@ export async function runPolicyTestCommand(argv: string[], io: CommandIO = PROCE
     const config = await loadConfigSnapshot(values.config, io);
     if (config === undefined) return 2;
     if (values.server !== undefined && !config.snapshot.servers.has(values.server)) {
-      throw new UsageError(`no MCPServer ${values.server} in the configuration`);
+      throw new InputError(`no MCPServer ${values.server} in the configuration`);
     }
 
     const offline = await createOfflineEngine(config.snapshot);
@@ -132,8 +132,9 @@ export async function runPolicyTestCommand(argv: string[], io: CommandIO = PROCE
     }
     return counts.fail > 0 ? 1 : 0;
   } catch (err) {
-    if (!(err instanceof UsageError) && !(err instanceof TypeError && 'code' in err)) throw err;
-    io.stderr(`mcp-warden policy test: ${err.message}\n${USAGE}\n`);
+    const kind = inputErrorKind(err);
+    if (kind === undefined || !(err instanceof Error)) throw err;
+    io.stderr(`mcp-warden policy test: ${err.message}\n${kind === 'usage' ? `${USAGE}\n` : ''}`);
     return 2;
   }
 }

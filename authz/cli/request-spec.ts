@@ -6,7 +6,7 @@
  * Turned into the WardenRequest the Envoy adapter would have built.
  */
 import type { SourcePeer, WardenRequest } from '../pipeline/request.js';
-import { isRecord, UsageError } from './command-io.js';
+import { isRecord, InputError } from './command-io.js';
 
 export interface RequestSpec {
   readonly httpMethod: string;
@@ -28,7 +28,7 @@ function isRawBody(value: unknown, where: string): boolean {
   if (!isRecord(value) || 'jsonrpc' in value) return true;
   if ('body' in value) return false;
   const wrapperOnly = ['headers', 'source', 'claims', 'server', 'path'].find((key) => key in value);
-  if (wrapperOnly !== undefined) throw new UsageError(`${where}: a request with "${wrapperOnly}" needs "body" (the JSON-RPC message)`);
+  if (wrapperOnly !== undefined) throw new InputError(`${where}: a request with "${wrapperOnly}" needs "body" (the JSON-RPC message)`);
   return true;
 }
 
@@ -40,17 +40,17 @@ function parseSource(value: unknown, where: string): SourcePeer {
   const peer: SourcePeer = { address: DEFAULT_SOURCE_ADDRESS, port: undefined, principal: undefined, certificate: undefined };
   if (value === undefined) return peer;
   if (typeof value === 'string') return { ...peer, address: value };
-  if (!isRecord(value)) throw new UsageError(`${where}: "source" must be an address string or {"address", "port", "principal", "certificate"}`);
+  if (!isRecord(value)) throw new InputError(`${where}: "source" must be an address string or {"address", "port", "principal", "certificate"}`);
   const extra = unknownKeys(value, SOURCE_KEYS);
-  if (extra.length > 0) throw new UsageError(`${where}: unknown field source.${extra[0]} (expected ${SOURCE_KEYS.join(', ')})`);
+  if (extra.length > 0) throw new InputError(`${where}: unknown field source.${extra[0]} (expected ${SOURCE_KEYS.join(', ')})`);
   const text = (key: string): string | undefined => {
     const v = value[key];
     if (v === undefined) return undefined;
-    if (typeof v !== 'string') throw new UsageError(`${where}: source.${key} must be a string`);
+    if (typeof v !== 'string') throw new InputError(`${where}: source.${key} must be a string`);
     return v;
   };
   const port = value.port;
-  if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port))) throw new UsageError(`${where}: source.port must be an integer`);
+  if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port))) throw new InputError(`${where}: source.port must be an integer`);
   return { address: text('address') ?? DEFAULT_SOURCE_ADDRESS, port, principal: text('principal'), certificate: text('certificate') };
 }
 
@@ -62,13 +62,13 @@ function parseHeaders(value: unknown, httpMethod: string, where: string): Record
     headers.accept = 'application/json, text/event-stream';
   }
   if (value === undefined) return headers;
-  if (!isRecord(value)) throw new UsageError(`${where}: "headers" must be an object of header names to strings`);
+  if (!isRecord(value)) throw new InputError(`${where}: "headers" must be an object of header names to strings`);
   for (const [name, v] of Object.entries(value)) {
     if (v === null) {
       delete headers[name.toLowerCase()];
       continue;
     }
-    if (typeof v !== 'string') throw new UsageError(`${where}: headers.${name} must be a string (null removes a default header)`);
+    if (typeof v !== 'string') throw new InputError(`${where}: headers.${name} must be a string (null removes a default header)`);
     headers[name.toLowerCase()] = v;
   }
   return headers;
@@ -77,7 +77,7 @@ function parseHeaders(value: unknown, httpMethod: string, where: string): Record
 /** Reads a request in either accepted shape; `where` names it in errors (`traffic.jsonl:3`). */
 export function parseRequestSpec(value: unknown, where: string): RequestSpec {
   if (isRawBody(value, where)) {
-    if (!Array.isArray(value) && !isRecord(value)) throw new UsageError(`${where}: a request is a JSON-RPC body or {"body", …}`);
+    if (!Array.isArray(value) && !isRecord(value)) throw new InputError(`${where}: a request is a JSON-RPC body or {"body", …}`);
     return {
       httpMethod: 'POST',
       path: '/mcp',
@@ -90,12 +90,12 @@ export function parseRequestSpec(value: unknown, where: string): RequestSpec {
   }
   const wrapper = value as Record<string, unknown>;
   const extra = unknownKeys(wrapper, WRAPPER_KEYS);
-  if (extra.length > 0) throw new UsageError(`${where}: unknown field "${extra[0]}" (a request has ${WRAPPER_KEYS.join(', ')})`);
+  if (extra.length > 0) throw new InputError(`${where}: unknown field "${extra[0]}" (a request has ${WRAPPER_KEYS.join(', ')})`);
   const { method, path, body, claims, server } = wrapper;
-  if (method !== undefined && typeof method !== 'string') throw new UsageError(`${where}: "method" must be an HTTP method string`);
-  if (path !== undefined && typeof path !== 'string') throw new UsageError(`${where}: "path" must be a string`);
-  if (claims !== undefined && !isRecord(claims)) throw new UsageError(`${where}: "claims" must be an object (the verified JWT payload)`);
-  if (server !== undefined && (typeof server !== 'string' || !server.includes('/'))) throw new UsageError(`${where}: "server" must be "namespace/name"`);
+  if (method !== undefined && typeof method !== 'string') throw new InputError(`${where}: "method" must be an HTTP method string`);
+  if (path !== undefined && typeof path !== 'string') throw new InputError(`${where}: "path" must be a string`);
+  if (claims !== undefined && !isRecord(claims)) throw new InputError(`${where}: "claims" must be an object (the verified JWT payload)`);
+  if (server !== undefined && (typeof server !== 'string' || !server.includes('/'))) throw new InputError(`${where}: "server" must be "namespace/name"`);
   const httpMethod = (method ?? 'POST').toUpperCase();
   return {
     httpMethod,
