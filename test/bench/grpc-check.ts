@@ -16,7 +16,9 @@
  *        [--client http2|grpc-js]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startAuthzServer, type AuthzServer, type Decide } from '../../authz/envoy/server.js';
@@ -63,10 +65,16 @@ export interface GrpcCheckBenchResult {
   /** Send-to-response percentiles, without time spent waiting to be sent. */
   readonly serviceP50Ms: number;
   readonly serviceP99Ms: number;
+  /** CPU time of the child-process server per completed check (Linux /proc), when known. */
+  readonly serverCpuUsPerCheck: number | undefined;
+  /** 1-minute load average at the start and the end of the run (the machine may be shared). */
+  readonly loadAverage: readonly [number, number];
 }
 
-/** A tools/call message padded to about `bytes` bytes of JSON. */
-export function toolsCallBody(bytes = 2048): Buffer {
+export const BENCH_SQL = 'SELECT id, name, email, created_at FROM customers WHERE region = $1 AND status = $2 ORDER BY created_at DESC LIMIT 50';
+
+/** A tools/call message padded to about `bytes` bytes of JSON; `sql` replaces the query. */
+export function toolsCallBody(bytes = 2048, sql = BENCH_SQL): Buffer {
   const message = {
     jsonrpc: '2.0',
     id: 0,
@@ -74,7 +82,7 @@ export function toolsCallBody(bytes = 2048): Buffer {
     params: {
       name: 'query',
       arguments: {
-        sql: 'SELECT id, name, email, created_at FROM customers WHERE region = $1 AND status = $2 ORDER BY created_at DESC LIMIT 50',
+        sql,
         params: ['emea', 'active'],
         note: '',
       },
@@ -201,7 +209,22 @@ function http2Client(address: string, body: Buffer): LoadClient {
 interface ServerHandle {
   readonly address: string;
   readonly kind: GrpcCheckBenchResult['server'];
+  /** Process id of a child-process server. */
+  readonly pid?: number | undefined;
   close(): Promise<void>;
+}
+
+/** User + system CPU seconds of a process from /proc/PID/stat (Linux; 100 ticks per second). */
+function processCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat(5); fields[0] here is field 3 (state).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 async function startServer(options: GrpcCheckBenchOptions): Promise<ServerHandle> {
@@ -230,6 +253,7 @@ async function startServer(options: GrpcCheckBenchOptions): Promise<ServerHandle
   return {
     address: `127.0.0.1:${port}`,
     kind: 'child-process',
+    pid: child.pid,
     close: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
@@ -279,6 +303,8 @@ export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Pr
     serviceTimes.length = 0;
     errors = allowed = denied = 0;
 
+    const loadAtStart = loadavg()[0] ?? NaN;
+    const cpuAtStart = processCpuSeconds(server.pid);
     const started = performance.now();
     const endAt = started + durationSeconds * 1000;
     if (options.max === true) {
@@ -303,6 +329,8 @@ export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Pr
       await Promise.all(inFlight);
     }
     const elapsedSeconds = (performance.now() - started) / 1000;
+    const cpuAtEnd = processCpuSeconds(server.pid);
+    const serverCpuUs = cpuAtStart !== undefined && cpuAtEnd !== undefined && latencies.length > 0 ? ((cpuAtEnd - cpuAtStart) * 1e6) / latencies.length : undefined;
     const sorted = Float64Array.from(latencies).sort();
     const service = Float64Array.from(serviceTimes).sort();
     return {
@@ -323,6 +351,8 @@ export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Pr
       maxMs: Number((sorted[sorted.length - 1] ?? NaN).toFixed(3)),
       serviceP50Ms: Number(percentile(service, 50).toFixed(3)),
       serviceP99Ms: Number(percentile(service, 99).toFixed(3)),
+      serverCpuUsPerCheck: serverCpuUs === undefined ? undefined : Math.round(serverCpuUs),
+      loadAverage: [Number(loadAtStart.toFixed(2)), Number((loadavg()[0] ?? NaN).toFixed(2))],
     };
   } finally {
     client.close();
