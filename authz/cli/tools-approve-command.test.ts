@@ -21,6 +21,7 @@ import { parseManifestTexts } from '../config/load.js';
 import { buildSnapshot } from '../config/snapshot.js';
 import { createEngine } from '../pipeline/decide.js';
 import { listTools } from '../../operator/discovery/list-tools.js';
+import { startSampleServer } from '../demo/sample-server/server.js';
 import { runPolicyTestCommand } from './policy-test-command.js';
 import { captureIO } from './test-io.js';
 import { runToolsApproveCommand } from './tools-approve-command.js';
@@ -336,6 +337,21 @@ spec:
     const io = captureIO();
     expect(await runToolsApproveCommand(['--policy', policy, '--url', server.url], io)).toBe(0);
     expect(io.out).toContain(`re-pinned get_weather: digest changed from ${toolDigest(weather)} to ${toolDigest(v2)}`);
+  });
+
+  it('finds nothing to change when the demo sample server serves exactly what demo.yaml pins', async () => {
+    const sample = await startSampleServer({ port: 0, sandboxDir: join(dir, 'sandbox') });
+    try {
+      const policy = await demoCopy();
+      const original = await readFile(policy, 'utf8');
+      const io = captureIO();
+      expect(await runToolsApproveCommand(['--policy', policy, '--url', sample.url, '--all'], io)).toBe(0);
+      for (const tool of ['read_file', 'run_backup', 'query', 'get_customer_list', 'get_user']) expect(io.out).toMatch(new RegExp(`^unchanged ${tool} sha256:[0-9a-f]{64}$`, 'm'));
+      expect(io.out).toContain(`no changes to ${policy}`);
+      expect(await readFile(policy, 'utf8')).toBe(original);
+    } finally {
+      await sample.close();
+    }
   });
 
   it('exits 2 when the server cannot be reached', async () => {
