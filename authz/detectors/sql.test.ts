@@ -128,6 +128,42 @@ describe('inspectSql: rule options', () => {
   });
 });
 
+describe('inspectSql: verdicts of repeated queries', () => {
+  it('answers a repeated query exactly as the first time, attack or benign', () => {
+    const r = rule({ readOnly: true });
+    const attack = "SELECT 1; DROP TABLE users";
+    const benign = 'SELECT id FROM users WHERE id = $1';
+    const first = inspectSql(attack, r);
+    expect(first?.rule).toBe('sql-multiple-statements');
+    for (let i = 0; i < 3; i++) {
+      expect(inspectSql(attack, r)).toEqual(first);
+      expect(inspectSql(benign, r)).toBeUndefined();
+    }
+    // One character more is a different query, judged afresh.
+    expect(inspectSql(`${benign};DELETE FROM users`, r)?.rule).toBe('sql-multiple-statements');
+  });
+
+  it('keeps the verdicts of different options apart', () => {
+    const writable = rule({ readOnly: false });
+    const readOnly = rule({ readOnly: true });
+    const update = 'UPDATE t SET a = 1 WHERE id = 2';
+    expect(inspectSql(update, writable)).toBeUndefined();
+    expect(ruleOf(update, readOnly)).toBe('sql-not-read-only');
+    expect(inspectSql(update, writable)).toBeUndefined();
+    expect(ruleOf(update, readOnly)).toBe('sql-not-read-only');
+    expect(ruleOf(update)).toBe('sql-not-read-only');
+  });
+
+  it('a cached finding cannot be altered by the caller', () => {
+    const r = rule({ readOnly: true });
+    const f = inspectSql('DROP TABLE t', r);
+    expect(() => {
+      (f as { rule: string }).rule = 'changed';
+    }).toThrow();
+    expect(ruleOf('DROP TABLE t', r)).toBe('sql-not-read-only');
+  });
+});
+
 describe('inspectSql: robustness', () => {
   it('never throws and refuses what it cannot read as a query', () => {
     for (const v of ['', ';;;', '\u0000', "'", '"unterminated', '/*', '$$', '((((', ')))', "SELECT '\u{1F600}' FROM t", '\uD800']) {

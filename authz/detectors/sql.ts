@@ -17,6 +17,7 @@ import { lexicalRowLimit, lexicalSqlIssue, type SqlIssue } from './sql-lexical.j
 import { functionPolicy, isDeniedPackage, isSensitiveRelation, isSensitiveSchema, type FunctionPolicy } from './sql-names.js';
 import { MYSQL } from './sql-tokenizer.js';
 import { excerptAround } from './unicode.js';
+import { MISS, VerdictCache, type VerdictCacheLimits } from './verdict-cache.js';
 
 /** Longest query inspected; longer values are refused (the parser's cost grows with size). */
 export const MAX_SQL_CHARS = 32 * 1024;
@@ -48,13 +49,40 @@ function finding(value: string, issue: SqlIssue): DetectorFinding {
   };
 }
 
+/**
+ * Verdicts of recent queries, per options object (the compiled policy's `sql` options; a
+ * reload brings new objects and the old caches go with them). Parsing is the dominant cost of
+ * a query's inspection and agents repeat queries. Only verdicts reached with the parser
+ * loaded are kept: before that the lexical check alone answers, and must not be remembered.
+ */
+const CACHE_LIMITS: VerdictCacheLimits = { maxEntries: 1024, maxChars: 1024 * 1024, maxValueChars: 8 * 1024 };
+const cacheByOptions = new WeakMap<SqlArgumentOptions, VerdictCache<DetectorFinding>>();
+const defaultCache = new VerdictCache<DetectorFinding>(CACHE_LIMITS);
+
+function cacheFor(options: SqlArgumentOptions | undefined): VerdictCache<DetectorFinding> {
+  if (options === undefined) return defaultCache;
+  let cache = cacheByOptions.get(options);
+  if (cache === undefined) {
+    cache = new VerdictCache<DetectorFinding>(CACHE_LIMITS);
+    cacheByOptions.set(options, cache);
+  }
+  return cache;
+}
+
 export function inspectSql(value: string, rule: ArgumentRule | undefined): DetectorFinding | undefined {
+  const options = rule?.sql;
+  const cache = parserReady ? cacheFor(options) : undefined;
+  const cached = cache !== undefined ? cache.get(value) : MISS;
+  if (cached !== MISS) return cached;
+  let verdict: DetectorFinding | undefined;
   try {
-    return inspect(value, rule?.sql);
+    verdict = inspect(value, options);
   } catch {
     // Detectors never throw; an internal fault refuses the value (fail closed).
     return finding(value, { rule: 'sql-inspection-error', message: 'query could not be inspected', start: 0, end: 0 });
   }
+  cache?.set(value, verdict === undefined ? undefined : Object.freeze(verdict));
+  return verdict;
 }
 
 function inspect(value: string, options: SqlArgumentOptions | undefined): DetectorFinding | undefined {
