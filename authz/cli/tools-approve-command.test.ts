@@ -176,6 +176,27 @@ spec:
     expect(rules[0]).toEqual({ name: 'fetch_page', action: 'Allow', digest: toolDigest(changed) });
   });
 
+  it('drops a digest that pinned the old definition beside it', async () => {
+    const policy = await write('both.yaml', `apiVersion: mcpwarden.io/v1alpha1
+kind: MCPPolicy
+metadata: {name: both, namespace: demo}
+spec:
+  targetRefs: [{name: files}]
+  tools:
+    rules:
+      - name: read_file
+        digest: "${toolDigest(demoReadFile)}"
+        definition: ${JSON.stringify({ description: demoReadFile.description, inputSchema: demoReadFile.inputSchema })}
+`);
+    const changed = { ...demoReadFile, description: 'Read a file (v3).' };
+    const io = captureIO(JSON.stringify([changed]));
+    expect(await runToolsApproveCommand(['--policy', policy, '--from', '-'], io)).toBe(0);
+    expect(io.out).toContain(`re-pinned read_file: digest changed from ${toolDigest(demoReadFile)} to ${toolDigest(changed)}`);
+    const [rule] = await rulesIn(policy);
+    expect(rule).not.toHaveProperty('digest');
+    expect(rule?.definition).toMatchObject({ description: 'Read a file (v3).' });
+  });
+
   it('chooses the policy by --name when the file holds several', async () => {
     const doc = (name: string) => `apiVersion: mcpwarden.io/v1alpha1\nkind: MCPPolicy\nmetadata: {name: ${name}, namespace: demo}\nspec:\n  targetRefs: [{name: files}]\n  tools: {default: Deny}\n`;
     const policy = await write('two.yaml', `${doc('a')}---\n${doc('b')}`);
