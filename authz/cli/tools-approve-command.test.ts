@@ -197,6 +197,16 @@ spec:
     expect(rule?.definition).toMatchObject({ description: 'Read a file (v3).' });
   });
 
+  it('--dry-run prints what would change and writes nothing', async () => {
+    const policy = await demoCopy();
+    const original = await readFile(policy, 'utf8');
+    const io = captureIO(JSON.stringify([fetchPage]));
+    expect(await runToolsApproveCommand(['--policy', policy, '--from', '-', '--all', '--dry-run'], io)).toBe(0);
+    expect(io.out).toContain(`pinned fetch_page ${toolDigest(fetchPage)} (added rule, action: Allow)`);
+    expect(io.out).toContain(`dry run: ${policy} not written`);
+    expect(await readFile(policy, 'utf8')).toBe(original);
+  });
+
   it('chooses the policy by --name when the file holds several', async () => {
     const doc = (name: string) => `apiVersion: mcpwarden.io/v1alpha1\nkind: MCPPolicy\nmetadata: {name: ${name}, namespace: demo}\nspec:\n  targetRefs: [{name: files}]\n  tools: {default: Deny}\n`;
     const policy = await write('two.yaml', `${doc('a')}---\n${doc('b')}`);
