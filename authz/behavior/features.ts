@@ -11,15 +11,17 @@ const ISO_TIME = /\b\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+
 const MAX_DEPTH = 8;
 const MAX_STRING = 4_096;
 
+/** Whitespace other than a lone space: only then can collapsing runs change the text. */
+const NOT_SINGLE_SPACES = /[^\S ]| \s/;
+
 function normalise(value: unknown, depth: number): unknown {
   if (typeof value === 'string') {
-    return value
-      .slice(0, MAX_STRING)
-      .trim()
-      .toLowerCase()
-      .replace(/\s+/g, ' ')
-      .replace(ISO_TIME, '<time>')
-      .replace(UUID, '<uuid>');
+    let text = value.slice(0, MAX_STRING).trim().toLowerCase();
+    // The replacements are skipped where they cannot match (same result, no scan per word).
+    if (NOT_SINGLE_SPACES.test(text)) text = text.replace(/\s+/g, ' ');
+    // Both patterns need a '-'.
+    if (text.includes('-')) text = text.replace(ISO_TIME, '<time>').replace(UUID, '<uuid>');
+    return text;
   }
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_DEPTH) return '<deep>';
