@@ -11,14 +11,14 @@ const ISO_TIME = /\b\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+
 const MAX_DEPTH = 8;
 const MAX_STRING = 4_096;
 
-/** Whitespace other than a lone space: only then can collapsing runs change the text. */
-const NOT_SINGLE_SPACES = /[^\S ]| \s/;
+/** Whitespace other than a space; without it, only two spaces in a row need collapsing. */
+const NON_SPACE_WHITESPACE = /[^\S ]/;
 
 function normalise(value: unknown, depth: number): unknown {
   if (typeof value === 'string') {
     let text = value.slice(0, MAX_STRING).trim().toLowerCase();
     // The replacements are skipped where they cannot match (same result, no scan per word).
-    if (NOT_SINGLE_SPACES.test(text)) text = text.replace(/\s+/g, ' ');
+    if (text.includes('  ') || NON_SPACE_WHITESPACE.test(text)) text = text.replace(/\s+/g, ' ');
     // Both patterns need a '-'.
     if (text.includes('-')) text = text.replace(ISO_TIME, '<time>').replace(UUID, '<uuid>');
     return text;
