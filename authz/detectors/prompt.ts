@@ -74,9 +74,20 @@ const TAG_LOOKAHEAD = 24;
  */
 export function findFakeTag(text: string): TagMatch | undefined {
   const n = text.length;
-  for (let i = 0; i < n; i++) {
+  // Visits the marker characters in order, found with native indexOf (most text has few).
+  let nextAngle = text.indexOf('<');
+  let nextBracket = text.indexOf('[');
+  let nextHash = text.indexOf('#');
+  for (;;) {
+    let i = n;
+    if (nextAngle >= 0) i = nextAngle;
+    if (nextBracket >= 0 && nextBracket < i) i = nextBracket;
+    if (nextHash >= 0 && nextHash < i) i = nextHash;
+    if (i === n) return undefined;
     const c = text.charCodeAt(i);
-    if (c !== 60 && c !== 91 && c !== 35) continue;
+    if (c === 60) nextAngle = text.indexOf('<', i + 1);
+    else if (c === 91) nextBracket = text.indexOf('[', i + 1);
+    else nextHash = text.indexOf('#', i + 1);
     if (c === 35) {
       // `## System:` / `### Instruction` at the start of a line.
       if (i > 0 && text.charCodeAt(i - 1) !== 10) continue;
@@ -101,7 +112,6 @@ export function findFakeTag(text: string): TagMatch | undefined {
       return { tag: `${String.fromCharCode(c)}${body.body}${String.fromCharCode(close)}`, start: i, end: Math.min(n, body.end + 1) };
     }
   }
-  return undefined;
 }
 
 /** First characters of the known tags: anything else after `<` or `[` is skipped at once. */
