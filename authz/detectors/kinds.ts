@@ -25,6 +25,7 @@ export const DEFAULT_INFERENCE_BUDGET: InferenceBudget = { maxNodes: 2000, maxDe
 
 /** RFC 6901 escaping of one reference token. */
 export function escapePointerToken(token: string): string {
+  if (!token.includes('~') && !token.includes('/')) return token;
   return token.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 

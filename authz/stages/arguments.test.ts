@@ -66,6 +66,18 @@ describe('compileArgumentInspection', () => {
     expect(inspect({ comment: 'a; b | c' })).toEqual([]);
   });
 
+  it('judges a key by its name on every call, also after many other names were seen', () => {
+    const { inspect } = compileArgumentInspection('anything', undefined, undefined, DETECTION);
+    for (let round = 0; round < 2; round++) {
+      expect(inspect({ file_path: '../../etc/passwd' })[0]?.denial.rule).toBe('path-traversal');
+      expect(inspect({ file_path: 'docs/readme.md', page_token: '../../etc/passwd' })).toEqual([]);
+      // Hundreds of distinct names (more than are remembered) change nothing.
+      const junk = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${round}_${i}`, 'x']));
+      expect(inspect(junk)).toEqual([]);
+    }
+    expect(inspect({ webhook_url: 'http://169.254.169.254/' })[0]?.denial.rule).toBe('ssrf-metadata');
+  });
+
   it('follows spec.detection: Off skips, Audit records, Deny refuses', () => {
     const rules = { filename: { kind: 'shell' as const } };
     const off = compileArgumentInspection('t', rules, undefined, { ...DETECTION, commandInjection: 'Off' }).inspect;

@@ -55,6 +55,8 @@ interface KindEntry {
 
 const MAX_POINTER_IN_MESSAGE = 128;
 const MAX_RUNTIME_NAME = 128;
+/** Property names whose name-implied kind is remembered per tool (names come from clients). */
+const MAX_REMEMBERED_NAMES = 256;
 
 /** `path` → `/path`; `/filter/path` stays. */
 export function ruleKeyToPointer(key: string): string {
@@ -132,15 +134,22 @@ export function compileArgumentInspection(
     notes.push({ ...inferred, source: 'inferred' });
   }
   const byName = new Map<ArgumentKind, KindEntry>();
+  // The same few property names arrive on every call: their kinds are worked out once.
+  const rememberedNames = new Map<string, KindEntry | null>();
   const entryForName = (name: string): KindEntry | undefined => {
     if (name.length > MAX_RUNTIME_NAME) return undefined;
+    const remembered = rememberedNames.get(name);
+    if (remembered !== undefined) return remembered ?? undefined;
     const guess = kindFromName(name);
-    if (guess === undefined) return undefined;
-    let entry = byName.get(guess.kind);
-    if (entry === undefined) {
-      entry = entryFor(guess.kind, undefined, detection);
-      byName.set(guess.kind, entry);
+    let entry: KindEntry | undefined;
+    if (guess !== undefined) {
+      entry = byName.get(guess.kind);
+      if (entry === undefined) {
+        entry = entryFor(guess.kind, undefined, detection);
+        byName.set(guess.kind, entry);
+      }
     }
+    if (rememberedNames.size < MAX_REMEMBERED_NAMES) rememberedNames.set(name, entry ?? null);
     return entry;
   };
 
