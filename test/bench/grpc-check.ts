@@ -18,6 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -149,6 +150,9 @@ const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
 
 /** gRPC over HTTP/2 by hand (length-prefixed messages, grpc-status trailer), requests pre-encoded. */
 function http2Client(address: string, body: Buffer): LoadClient {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const port = address.slice(colon + 1);
   const method = loadProtos().authorizationService['Check'];
   if (method === undefined) throw new Error('Check method missing');
   const frames = Array.from({ length: 1024 }, (_, i) => {
@@ -162,7 +166,8 @@ function http2Client(address: string, body: Buffer): LoadClient {
   let closing = false;
   let session = connect();
   function connect(): http2.ClientHttp2Session {
-    const s = http2.connect(`http://${address}`);
+    // Envoy sets TCP_NODELAY on its gRPC connections; so does this client.
+    const s = http2.connect(`http://${address}`, { createConnection: () => net.connect({ host, port: Number(port), noDelay: true }) });
     // A dropped connection fails the calls in flight (counted as errors); the next call reconnects.
     s.on('error', (err: Error) => process.stderr.write(`grpc-check: connection error: ${err.message}\n`));
     s.on('close', () => {
