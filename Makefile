@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.cache/bin:$(PATH)
 
-LISTEN ?= 127.0.0.1:9191
+LISTEN ?= 127.0.0.1:10000
 METRICS ?= 127.0.0.1:9464
 
 .PHONY: run test deps build lint typecheck unit bench eval clean
