@@ -61,6 +61,36 @@ interface Pending {
   afterFor: boolean;
 }
 
+function issue(rule: string, message: string, start: number, end: number): SqlIssue {
+  return { rule, message, start, end };
+}
+
+/** Decides a word once the token after it is known. */
+function resolveWord(w: Pending, nextType: TokenType, policy: FunctionPolicy, readOnly: boolean, hasAllowlist: boolean): SqlIssue | undefined {
+  if (nextType === Tok.LParen && !w.afterAs) {
+    const keyword = PAREN_KEYWORDS.has(w.text) || (WRITE_WORDS.has(w.text) && !WRITE_WORDS_AS_FUNCTIONS.has(w.text));
+    if (!(hasAllowlist && keyword) && policy.denies(w.text)) {
+      const why = hasAllowlist ? 'is not in allowFunctions' : 'is denied';
+      return issue('sql-denied-function', `function ${w.text}() ${why}`, w.start, w.end);
+    }
+    if (WRITE_WORDS_AS_FUNCTIONS.has(w.text)) return undefined;
+  }
+  if (nextType === Tok.Dot) {
+    if (isDeniedPackage(w.text)) return issue('sql-denied-function', `denied package ${w.text}`, w.start, w.end);
+    if (isSensitiveSchema(w.text)) return issue('sql-sensitive-relation', `system database ${w.text}`, w.start, w.end);
+  } else if (isSensitiveRelation(w.text)) {
+    return issue('sql-sensitive-relation', `system catalog ${w.text}`, w.start, w.end);
+  }
+  if (w.afterDot || w.afterAs || !readOnly) return undefined;
+  if (w.text === 'into') return issue('sql-select-into', 'INTO in a read-only query', w.start, w.end);
+  if (w.afterFor && (w.text === 'share' || w.text === 'no' || w.text === 'key')) {
+    return issue('sql-locking-clause', 'locking clause FOR SHARE/UPDATE', w.start, w.end);
+  }
+  if (w.text === 'set' && w.afterCharacter) return undefined;
+  if (WRITE_WORDS.has(w.text)) return issue('sql-not-read-only', `${w.text.toUpperCase()} in a read-only query`, w.start, w.end);
+  return undefined;
+}
+
 /** Checks one dialect; returns the first issue. */
 function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy, readOnly: boolean, hasAllowlist: boolean): SqlIssue | undefined {
   const lx = new SqlLexer(value, dialect);
@@ -70,39 +100,12 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
   let prevType: TokenType = Tok.End;
   let prevText = '';
   let pending: Pending | undefined;
-  const issue = (rule: string, message: string, start: number, end: number): SqlIssue => ({ rule, message, start, end });
-
-  /** Decides a word once the token after it is known. */
-  const resolve = (w: Pending, nextType: TokenType): SqlIssue | undefined => {
-    if (nextType === Tok.LParen && !w.afterAs) {
-      const keyword = PAREN_KEYWORDS.has(w.text) || (WRITE_WORDS.has(w.text) && !WRITE_WORDS_AS_FUNCTIONS.has(w.text));
-      if (!(hasAllowlist && keyword) && policy.denies(w.text)) {
-        const why = hasAllowlist ? 'is not in allowFunctions' : 'is denied';
-        return issue('sql-denied-function', `function ${w.text}() ${why}`, w.start, w.end);
-      }
-      if (WRITE_WORDS_AS_FUNCTIONS.has(w.text)) return undefined;
-    }
-    if (nextType === Tok.Dot) {
-      if (isDeniedPackage(w.text)) return issue('sql-denied-function', `denied package ${w.text}`, w.start, w.end);
-      if (isSensitiveSchema(w.text)) return issue('sql-sensitive-relation', `system database ${w.text}`, w.start, w.end);
-    } else if (isSensitiveRelation(w.text)) {
-      return issue('sql-sensitive-relation', `system catalog ${w.text}`, w.start, w.end);
-    }
-    if (w.afterDot || w.afterAs || !readOnly) return undefined;
-    if (w.text === 'into') return issue('sql-select-into', 'INTO in a read-only query', w.start, w.end);
-    if (w.afterFor && (w.text === 'share' || w.text === 'no' || w.text === 'key')) {
-      return issue('sql-locking-clause', 'locking clause FOR SHARE/UPDATE', w.start, w.end);
-    }
-    if (w.text === 'set' && w.afterCharacter) return undefined;
-    if (WRITE_WORDS.has(w.text)) return issue('sql-not-read-only', `${w.text.toUpperCase()} in a read-only query`, w.start, w.end);
-    return undefined;
-  };
 
   for (;;) {
     const t = lx.next();
     if (t === Tok.Comment) continue;
     if (pending !== undefined) {
-      const found = resolve(pending, t);
+      const found = resolveWord(pending, t, policy, readOnly, hasAllowlist);
       if (found !== undefined) return found;
       pending = undefined;
     }

@@ -216,12 +216,16 @@ function walk(value: string, root: Node, policy: FunctionPolicy, readOnly: boole
       continue;
     }
     if (!isNode(cur)) continue;
-    for (const [key, child] of Object.entries(cur)) {
-      if (!isNode(child)) {
-        if (Array.isArray(child)) stack.push(child);
+    // for-in over a JSON.parse result visits the own keys in Object.entries order, without
+    // allocating the pairs (this walk runs for every query not in the verdict cache).
+    for (const key in cur) {
+      const child = cur[key];
+      if (typeof child !== 'object' || child === null) continue;
+      if (Array.isArray(child)) {
+        stack.push(child);
         continue;
       }
-      const issue = nodeIssue(value, key, child, policy, readOnly);
+      const issue = nodeIssue(value, key, child as Node, policy, readOnly);
       if (issue !== undefined) return issue;
       stack.push(child);
     }
