@@ -78,6 +78,105 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
+function failed(deepest: number, widest: number, failure: ScanFailure, at: number, reason: string): ScanResult {
+  return { maxDepth: deepest, maxWidth: widest, failure, offset: at, reason };
+}
+
+/**
+ * Decoded value of the last key scanned by `scanString(…, true)`. Module state rather than a
+ * closure per scan: the scan is synchronous, so no two scans interleave.
+ */
+let scannedKey = '';
+
+/** Scans a string starting at the opening quote; returns the index after it, or -1. */
+function scanString(text: string, start: number, wantKey: boolean): number {
+  const n = text.length;
+  let j = start + 1;
+  let plainFrom = j;
+  let decoded = '';
+  let escaped = false;
+  while (j < n) {
+    // Skip the run of plain characters in one native step; stop at a quote, backslash or
+    // control character.
+    PLAIN_RUN.lastIndex = j;
+    PLAIN_RUN.test(text);
+    j = PLAIN_RUN.lastIndex;
+    if (j >= n) break;
+    const c = text.charCodeAt(j);
+    if (c === 0x22) {
+      if (wantKey) scannedKey = escaped ? decoded + text.slice(plainFrom, j) : text.slice(start + 1, j);
+      return j + 1;
+    }
+    if (c < 0x20) return -1;
+    if (c !== 0x5c) {
+      j++;
+      continue;
+    }
+    // Escape sequence.
+    if (wantKey) decoded += text.slice(plainFrom, j);
+    escaped = true;
+    const e = text.charCodeAt(j + 1);
+    let ch: string;
+    switch (e) {
+      case 0x22: ch = '"'; break;
+      case 0x5c: ch = '\\'; break;
+      case 0x2f: ch = '/'; break;
+      case 0x62: ch = '\b'; break;
+      case 0x66: ch = '\f'; break;
+      case 0x6e: ch = '\n'; break;
+      case 0x72: ch = '\r'; break;
+      case 0x74: ch = '\t'; break;
+      case 0x75: {
+        if (j + 5 >= n) return -1;
+        const a = hexValue(text.charCodeAt(j + 2));
+        const b = hexValue(text.charCodeAt(j + 3));
+        const d = hexValue(text.charCodeAt(j + 4));
+        const f = hexValue(text.charCodeAt(j + 5));
+        if ((a | b | d | f) < 0) return -1;
+        ch = String.fromCharCode((a << 12) | (b << 8) | (d << 4) | f);
+        j += 4;
+        break;
+      }
+      default:
+        return -1;
+    }
+    if (wantKey) decoded += ch;
+    j += 2;
+    plainFrom = j;
+  }
+  return -1;
+}
+
+/** Scans a number; returns the index after it, or -1. */
+function scanNumber(text: string, start: number): number {
+  const n = text.length;
+  let j = start;
+  if (text.charCodeAt(j) === 0x2d) j++;
+  const first = text.charCodeAt(j);
+  if (first === 0x30) {
+    j++;
+  } else if (first >= 0x31 && first <= 0x39) {
+    j++;
+    while (j < n && isDigit(text.charCodeAt(j))) j++;
+  } else {
+    return -1;
+  }
+  if (text.charCodeAt(j) === 0x2e) {
+    j++;
+    if (!isDigit(text.charCodeAt(j))) return -1;
+    while (j < n && isDigit(text.charCodeAt(j))) j++;
+  }
+  const e = text.charCodeAt(j);
+  if (e === 0x65 || e === 0x45) {
+    j++;
+    const sign = text.charCodeAt(j);
+    if (sign === 0x2b || sign === 0x2d) j++;
+    if (!isDigit(text.charCodeAt(j))) return -1;
+    while (j < n && isDigit(text.charCodeAt(j))) j++;
+  }
+  return j;
+}
+
 /**
  * Scans `text` and reports the structure's size and the first violation. Never throws; time
  * and memory are linear in the text (plus O(maxDepth)).
@@ -92,128 +191,12 @@ export function scanJson(text: string, maxDepth: number, maxWidth: number): Scan
   let widest = 0;
   let i = 0;
   let state = VALUE;
-  /** Decoded value of the last string scanned when `wantKey` was set. */
-  let lastKey = '';
-
-  const fail = (failure: ScanFailure, at: number, reason: string): ScanResult => ({
-    maxDepth: deepest,
-    maxWidth: widest,
-    failure,
-    offset: at,
-    reason,
-  });
-
-  /** Scans a string starting at the opening quote; returns the index after it, or -1. */
-  const scanString = (start: number, wantKey: boolean): number => {
-    let j = start + 1;
-    let plainFrom = j;
-    let decoded = '';
-    let escaped = false;
-    while (j < n) {
-      // Skip the run of plain characters in one native step; stop at a quote, backslash or
-      // control character.
-      PLAIN_RUN.lastIndex = j;
-      PLAIN_RUN.test(text);
-      j = PLAIN_RUN.lastIndex;
-      if (j >= n) break;
-      const c = text.charCodeAt(j);
-      if (c === 0x22) {
-        if (wantKey) lastKey = escaped ? decoded + text.slice(plainFrom, j) : text.slice(start + 1, j);
-        return j + 1;
-      }
-      if (c < 0x20) return -1;
-      if (c !== 0x5c) {
-        j++;
-        continue;
-      }
-      // Escape sequence.
-      if (wantKey) decoded += text.slice(plainFrom, j);
-      escaped = true;
-      const e = text.charCodeAt(j + 1);
-      let ch: string;
-      switch (e) {
-        case 0x22: ch = '"'; break;
-        case 0x5c: ch = '\\'; break;
-        case 0x2f: ch = '/'; break;
-        case 0x62: ch = '\b'; break;
-        case 0x66: ch = '\f'; break;
-        case 0x6e: ch = '\n'; break;
-        case 0x72: ch = '\r'; break;
-        case 0x74: ch = '\t'; break;
-        case 0x75: {
-          if (j + 5 >= n) return -1;
-          const a = hexValue(text.charCodeAt(j + 2));
-          const b = hexValue(text.charCodeAt(j + 3));
-          const d = hexValue(text.charCodeAt(j + 4));
-          const f = hexValue(text.charCodeAt(j + 5));
-          if ((a | b | d | f) < 0) return -1;
-          ch = String.fromCharCode((a << 12) | (b << 8) | (d << 4) | f);
-          j += 4;
-          break;
-        }
-        default:
-          return -1;
-      }
-      if (wantKey) decoded += ch;
-      j += 2;
-      plainFrom = j;
-    }
-    return -1;
-  };
-
-  /** Scans a number; returns the index after it, or -1. */
-  const scanNumber = (start: number): number => {
-    let j = start;
-    if (text.charCodeAt(j) === 0x2d) j++;
-    const first = text.charCodeAt(j);
-    if (first === 0x30) {
-      j++;
-    } else if (first >= 0x31 && first <= 0x39) {
-      j++;
-      while (j < n && isDigit(text.charCodeAt(j))) j++;
-    } else {
-      return -1;
-    }
-    if (text.charCodeAt(j) === 0x2e) {
-      j++;
-      if (!isDigit(text.charCodeAt(j))) return -1;
-      while (j < n && isDigit(text.charCodeAt(j))) j++;
-    }
-    const e = text.charCodeAt(j);
-    if (e === 0x65 || e === 0x45) {
-      j++;
-      const sign = text.charCodeAt(j);
-      if (sign === 0x2b || sign === 0x2d) j++;
-      if (!isDigit(text.charCodeAt(j))) return -1;
-      while (j < n && isDigit(text.charCodeAt(j))) j++;
-    }
-    return j;
-  };
-
-  const open = (kind: number): ScanResult | undefined => {
-    depth++;
-    if (depth > deepest) deepest = depth;
-    if (depth > maxDepth) return fail('json-too-deep', i, `nesting deeper than ${maxDepth}`);
-    kinds[depth] = kind;
-    counts[depth] = 0;
-    keys[depth] = undefined;
-    return undefined;
-  };
-
-  /** Counts one more member in the current container. */
-  const member = (): ScanResult | undefined => {
-    const count = (counts[depth] ?? 0) + 1;
-    counts[depth] = count;
-    if (count > widest) widest = count;
-    if (count > maxWidth) return fail('json-too-wide', i, `more than ${maxWidth} members in one object or array`);
-    return undefined;
-  };
 
   for (;;) {
     while (i < n && isWhitespace(text.charCodeAt(i))) i++;
     if (i >= n) {
       if (depth === 0 && state === AFTER_VALUE) break;
-      return fail('parse-error', i, 'unexpected end of input');
+      return failed(deepest, widest, 'parse-error', i, 'unexpected end of input');
     }
     const c = text.charCodeAt(i);
 
@@ -224,36 +207,40 @@ export function scanJson(text: string, maxDepth: number, maxWidth: number): Scan
         state = AFTER_VALUE;
         continue;
       }
-      if (c !== 0x22) return fail('parse-error', i, 'expected a string key');
-      const end = scanString(i, true);
-      if (end < 0) return fail('parse-error', i, 'invalid string');
-      if (lastKey === '__proto__') return fail('json-proto-key', i, 'object key "__proto__" is not accepted');
-      const tooWide = member();
-      if (tooWide !== undefined) return tooWide;
+      if (c !== 0x22) return failed(deepest, widest, 'parse-error', i, 'expected a string key');
+      const end = scanString(text, i, true);
+      if (end < 0) return failed(deepest, widest, 'parse-error', i, 'invalid string');
+      if (scannedKey === '__proto__') return failed(deepest, widest, 'json-proto-key', i, 'object key "__proto__" is not accepted');
+      const members = (counts[depth] ?? 0) + 1;
+      counts[depth] = members;
+      if (members > widest) widest = members;
+      if (members > maxWidth) return failed(deepest, widest, 'json-too-wide', i, `more than ${maxWidth} members in one object or array`);
       let index = keys[depth];
       if (index === undefined) {
         index = new KeyIndex();
         keys[depth] = index;
       }
-      if (!index.add(lastKey)) return fail('json-duplicate-key', i, 'duplicate object key');
+      if (!index.add(scannedKey)) return failed(deepest, widest, 'json-duplicate-key', i, 'duplicate object key');
       i = end;
       while (i < n && isWhitespace(text.charCodeAt(i))) i++;
-      if (text.charCodeAt(i) !== 0x3a) return fail('parse-error', i, 'expected ":"');
+      if (text.charCodeAt(i) !== 0x3a) return failed(deepest, widest, 'parse-error', i, 'expected ":"');
       i++;
       state = VALUE;
       continue;
     }
 
     if (state === AFTER_VALUE) {
-      if (depth === 0) return fail('parse-error', i, 'unexpected data after the JSON value');
+      if (depth === 0) return failed(deepest, widest, 'parse-error', i, 'unexpected data after the JSON value');
       const kind = kinds[depth];
       if (c === 0x2c) {
         i++;
         if (kind === OBJECT) {
           state = KEY;
         } else {
-          const tooWide = member();
-          if (tooWide !== undefined) return tooWide;
+          const members = (counts[depth] ?? 0) + 1;
+          counts[depth] = members;
+          if (members > widest) widest = members;
+          if (members > maxWidth) return failed(deepest, widest, 'json-too-wide', i, `more than ${maxWidth} members in one object or array`);
           state = VALUE;
         }
         continue;
@@ -263,7 +250,7 @@ export function scanJson(text: string, maxDepth: number, maxWidth: number): Scan
         i++;
         continue;
       }
-      return fail('parse-error', i, 'expected "," or the end of the object or array');
+      return failed(deepest, widest, 'parse-error', i, 'expected "," or the end of the object or array');
     }
 
     // VALUE or VALUE_OR_END
@@ -273,31 +260,36 @@ export function scanJson(text: string, maxDepth: number, maxWidth: number): Scan
       state = AFTER_VALUE;
       continue;
     }
+    if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (depth > maxDepth) return failed(deepest, widest, 'json-too-deep', i, `nesting deeper than ${maxDepth}`);
+      kinds[depth] = c === 0x7b ? OBJECT : ARRAY;
+      counts[depth] = 0;
+      keys[depth] = undefined;
+    }
     if (c === 0x7b) {
-      const tooDeep = open(OBJECT);
-      if (tooDeep !== undefined) return tooDeep;
       i++;
       state = KEY_OR_END;
       continue;
     }
     if (c === 0x5b) {
-      const tooDeep = open(ARRAY);
-      if (tooDeep !== undefined) return tooDeep;
       i++;
       // Peek for an empty array; otherwise the first element is a member.
       while (i < n && isWhitespace(text.charCodeAt(i))) i++;
       if (text.charCodeAt(i) !== 0x5d) {
-        const tooWide = member();
-        if (tooWide !== undefined) return tooWide;
+        counts[depth] = 1;
+        if (widest < 1) widest = 1;
+        if (maxWidth < 1) return failed(deepest, widest, 'json-too-wide', i, `more than ${maxWidth} members in one object or array`);
       }
       state = VALUE_OR_END;
       continue;
     }
     let end: number;
     if (c === 0x22) {
-      end = scanString(i, false);
+      end = scanString(text, i, false);
     } else if (c === 0x2d || isDigit(c)) {
-      end = scanNumber(i);
+      end = scanNumber(text, i);
     } else if (c === 0x74) {
       end = text.startsWith('true', i) ? i + 4 : -1;
     } else if (c === 0x66) {
@@ -307,7 +299,7 @@ export function scanJson(text: string, maxDepth: number, maxWidth: number): Scan
     } else {
       end = -1;
     }
-    if (end < 0) return fail('parse-error', i, 'invalid value');
+    if (end < 0) return failed(deepest, widest, 'parse-error', i, 'invalid value');
     i = end;
     state = AFTER_VALUE;
   }
