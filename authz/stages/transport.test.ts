@@ -72,6 +72,18 @@ describe('transport stage: POST headers', () => {
     expect(transport({ headers: { ...V0618, accept: '*/*' }, body: ping })).toBeUndefined();
     expectDenied(transport({ headers: { ...V0618, accept: 'text/html' }, body: ping }), 'accept', 400);
   });
+
+  it('answers a repeated Accept value the same way every time, after many distinct values too', () => {
+    for (let round = 0; round < 2; round++) {
+      expectDenied(transport({ headers: { ...V0618, accept: 'image/png, text/html' }, body: ping }), 'accept', 400);
+      expect(transport({ headers: { ...V0618, accept: 'application/json, text/event-stream' }, body: ping })).toBeUndefined();
+      expect(transport({ headers: { ...V0618, accept: '  ' }, body: ping })).toBeUndefined();
+      for (let i = 0; i < 100; i++) {
+        expectDenied(transport({ headers: { ...V0618, accept: `text/x-${round}-${i}` }, body: ping }), 'accept', 400);
+        expect(transport({ headers: { ...V0618, accept: `text/x-${round}-${i}, application/json` }, body: ping })).toBeUndefined();
+      }
+    }
+  });
 });
 
 describe('transport stage: size and shape limits per policy', () => {

@@ -32,6 +32,8 @@ function mediaTypes(value: string): string[] {
 /** `application/json`, optionally with parameters; a charset, when given, must be UTF-8. */
 function isJsonContentType(value: string | undefined): boolean {
   if (value === undefined) return false;
+  // What every MCP client sends, decided without splitting the header.
+  if (value === 'application/json') return true;
   const [type, ...params] = value.split(';');
   if (type?.trim().toLowerCase() !== 'application/json') return false;
   for (const param of params) {
@@ -50,11 +52,20 @@ function isJsonContentType(value: string | undefined): boolean {
  * accepted, and a present one must admit at least one of the two.
  */
 function acceptsMcpResponse(value: string | undefined): boolean {
-  if (value === undefined || value.trim() === '') return true;
-  return mediaTypes(value).some(
-    (t) => t === 'application/json' || t === 'text/event-stream' || t === '*/*' || t === 'application/*' || t === 'text/*',
-  );
+  if (value === undefined) return true;
+  let known = acceptAnswers.get(value);
+  if (known === undefined) {
+    known = value.trim() === '' || mediaTypes(value).some(
+      (t) => t === 'application/json' || t === 'text/event-stream' || t === '*/*' || t === 'application/*' || t === 'text/*',
+    );
+    // Clients send one Accept value over and over; a few distinct ones are remembered.
+    if (acceptAnswers.size < MAX_REMEMBERED_ACCEPT && value.length <= 256) acceptAnswers.set(value, known);
+  }
+  return known;
 }
+
+const MAX_REMEMBERED_ACCEPT = 64;
+const acceptAnswers = new Map<string, boolean>();
 
 function hasBody(ctx: CheckContext): boolean {
   return ctx.body.byteLength > 0 || (ctx.request.declaredLength ?? 0) > 0;
