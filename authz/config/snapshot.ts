@@ -111,6 +111,9 @@ function compilePolicy(policy: MCPPolicy, server: CompiledServerDraft, env: Comp
     env.problems.push({ resource: `MCPPolicy ${keyOf(policy.metadata)}`, path: 'spec.protocol', message: err instanceof Error ? err.message : String(err) });
   }
   if (env.problems.length > before || protocol === undefined) return undefined;
+  // Tools allowed by `tools.default: Allow` without a rule have no pinned schema: their
+  // arguments still go through the detectors, with kinds inferred from argument names.
+  const unlisted = policy.spec.tools.default === 'Allow' ? compileArgumentInspection('*', undefined, undefined, policy.spec.detection).inspect : undefined;
   return Object.freeze({
     key: keyOf(policy.metadata),
     mode: policy.spec.mode,
@@ -119,7 +122,7 @@ function compilePolicy(policy: MCPPolicy, server: CompiledServerDraft, env: Comp
     protocol,
     toolDefault: policy.spec.tools.default,
     toolRules: rules,
-    inspectUnlistedArguments: undefined,
+    inspectUnlistedArguments: unlisted,
   });
 }
 

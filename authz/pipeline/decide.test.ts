@@ -142,3 +142,12 @@ describe('decide', () => {
     expect(problems.join('\n')).toMatch(/digest/);
   });
 });
+
+describe('decide: tools allowed by default', () => {
+  it('still inspects their arguments, with kinds inferred from argument names', async () => {
+    const engine = engineFor(snapshotOf(server(), policy('open', '  tools: {default: Allow}')));
+    expect((await engine.decide(toolCall('open_file', { path: '../../etc/passwd' }))).denial?.rule).toBe('path-traversal');
+    expect((await engine.decide(toolCall('fetch', { url: 'http://169.254.169.254/latest/meta-data/' }))).denial?.stage).toBe('arguments');
+    expect((await engine.decide(toolCall('open_file', { path: 'docs/readme.md' }))).allowed).toBe(true);
+  });
+});
