@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { watchManifests, type ConfigError, type LoadResult } from './config/watch.js';
 import { watchClusterManifests } from './config/cluster.js';
-import { buildSnapshot } from './config/snapshot.js';
+import { buildSnapshot, type InferenceNote } from './config/snapshot.js';
 import { startAuthzServer } from './envoy/server.js';
 import { createEngine } from './pipeline/decide.js';
 import type { Snapshot } from './pipeline/compiled.js';
@@ -16,7 +16,7 @@ import type { WardenRequest } from './pipeline/request.js';
 import type { Verdict } from './pipeline/verdict.js';
 import { createMetrics, startMetricsServer, type WardenMetrics } from './telemetry/metrics.js';
 import { initSqlParser } from './detectors/sql.js';
-import { createStatefulChecks, createStoreFromOptions } from './stages/stateful.js';
+import { createStatefulChecks, createStoreFromOptions, sessionIdentity } from './stages/stateful.js';
 import type { StoreOptions } from './state/create-store.js';
 import { geoLookupFromOptions } from './session/geo.js';
 import { createSessionsAdminHandler } from './session/sessions-command.js';
@@ -62,7 +62,7 @@ export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
   const store = await createStoreFromOptions(options.store ?? {});
   const geo = await geoLookupFromOptions({ mmdbPath: options.geoipDb });
   const stateful = createStatefulChecks({ store, logger, ...(geo !== undefined ? { geo } : {}) });
-  const engine = createEngine({ snapshot: () => current, stateful });
+  const engine = createEngine({ snapshot: () => current, stateful, identifySession: (ctx) => sessionIdentity(ctx).ref });
 
   // The gRPC server records metrics and security events for every verdict, fail-closed ones included.
   const decide = (request: WardenRequest): Promise<Verdict> => engine.decide(request);
@@ -75,14 +75,15 @@ export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
     for (const warning of build.warnings) logger.warn({ event: 'mcp-warden.config' }, warning);
     if (build.snapshot === undefined) {
       metrics.configReload('error');
-      for (const p of build.problems) logger.error({ event: 'mcp-warden.config', resource: p.resource, path: p.path }, `config rejected, keeping the last good one: ${p.resource}: ${p.path}: ${p.message}`);
+      const keeping = current !== undefined ? 'keeping the last good one' : 'no config loaded yet, denying every request';
+      for (const p of build.problems) logger.error({ event: 'mcp-warden.config', resource: p.resource, path: p.path }, `config rejected (${keeping}): ${p.resource}: ${p.path}: ${p.message}`);
       return;
     }
     generation += 1;
     current = build.snapshot;
     metrics.configReload('success', generation);
     server.setServing(true);
-    for (const note of build.inferences) logger.debug({ event: 'mcp-warden.inference', ...note }, `argument ${note.pointer} of ${note.tool}: kind ${note.kind} (${note.source}: ${note.reason})`);
+    logInferences(logger, build.inferences);
     logger.info({ event: 'mcp-warden.config', generation, servers: build.snapshot.servers.size }, `config generation ${generation} loaded from ${options.configPath ?? 'the cluster'}`);
   }
 
@@ -110,6 +111,26 @@ export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
       await stateful.close();
     },
   };
+}
+
+/**
+ * Argument kinds decide which detector guards each argument, so users see them at load: one
+ * info line per tool (`explain` shows the reasons); the per-argument detail is at debug.
+ */
+function logInferences(logger: Logger, inferences: readonly InferenceNote[]): void {
+  const byTool = new Map<string, InferenceNote[]>();
+  for (const note of inferences) {
+    const key = `${note.server} ${note.policy} ${note.tool}`;
+    const list = byTool.get(key);
+    if (list === undefined) byTool.set(key, [note]);
+    else list.push(note);
+  }
+  for (const notes of byTool.values()) {
+    const first = notes[0]!;
+    const kinds = notes.map((n) => `${n.pointer}=${n.kind}${n.source === 'inferred' ? '*' : ''}`).join(' ');
+    logger.info({ event: 'mcp-warden.argument-kinds', server: first.server, policy: first.policy, tool: first.tool }, `tool ${first.tool}: argument kinds ${kinds} (* inferred from the schema; see mcp-warden explain)`);
+    for (const note of notes) logger.debug({ event: 'mcp-warden.inference', ...note }, `argument ${note.pointer} of ${note.tool}: kind ${note.kind} (${note.source}: ${note.reason})`);
+  }
 }
 
 const USAGE = 'usage: mcp-warden authz [--config PATH | --kubeconfig PATH [--namespace NS]] --listen HOST:PORT [--metrics-listen HOST:PORT] [--redis URL [--redis-password-file F] [--redis-tls [--redis-tls-ca F]] [--redis-cluster]] [--max-sessions N] [--geoip-db FILE.mmdb] [--log-level LEVEL]';

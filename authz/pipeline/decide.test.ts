@@ -151,3 +151,25 @@ describe('decide: tools allowed by default', () => {
     expect((await engine.decide(toolCall('open_file', { path: 'docs/readme.md' }))).allowed).toBe(true);
   });
 });
+
+describe('decide: what a denial carries', () => {
+  it('keeps the request id when denied before the server is known', async () => {
+    const engine = engineFor(snapshotOf(server(), policy('p', '  tools: {default: Allow}')));
+    const request = buildRequest({ body: '{"jsonrpc":"2.0","id":99,"method":"tools/list"}', serverKey: 'demo/other' });
+    expect((await engine.decide(request)).jsonRpcId).toBe(99);
+    expect((await engineFor(undefined).decide(toolCall('x', {}, 'abc'))).jsonRpcId).toBe('abc');
+  });
+
+  it('names the session of a request denied before the session stage', async () => {
+    const snapshot = snapshotOf(server(), policy('p', pinnedReadFile));
+    const engine = createEngine({ snapshot: () => snapshot, identifySession: (ctx) => `s:${ctx.request.headers['mcp-session-id'] ?? ''}` });
+    const request = buildRequest({
+      body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'read_file', arguments: { path: '../../etc/shadow' } } }),
+      serverKey: 'demo/files',
+      headers: { 'mcp-session-id': 'abc' },
+    });
+    const verdict = await engine.decide(request);
+    expect(verdict.denial?.stage).toBe('arguments');
+    expect(verdict.sessionId).toBe('s:abc');
+  });
+});

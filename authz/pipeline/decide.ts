@@ -21,6 +21,11 @@ export interface EngineOptions {
   /** Returns the current frozen snapshot (swapped atomically on reload). */
   readonly snapshot: () => Snapshot | undefined;
   readonly stateful?: StatefulStage | undefined;
+  /**
+   * Names the session of a request denied before stage 7 ran, so its security event still
+   * says whose session it was. Called on the deny path only.
+   */
+  readonly identifySession?: ((ctx: CheckContext) => string) | undefined;
 }
 
 export interface Engine {
@@ -52,16 +57,30 @@ export function parseForServer(request: WardenRequest, server: CompiledServer): 
   return parseBody(request.body, { maxBytes, maxDepth, maxWidth });
 }
 
-function firstId(ctx: CheckContext | undefined): JsonRpcId {
-  const message = ctx?.messages[0];
-  if (message !== undefined) return message.id;
-  // The protocol stage did not run or failed: recover the id when the body is a plain object.
-  const value = ctx?.body.value;
+/** Limits for reading just the id of a request that is denied before its server is known. */
+const PEEK_LIMITS = { maxBytes: 64 * 1024, maxDepth: 64, maxWidth: 10_000 } as const;
+
+function idOf(value: unknown): JsonRpcId {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const id = (value as Record<string, unknown>).id;
     if (typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id))) return id;
   }
   return null;
+}
+
+/** The request's own id for denials that happen before parsing (no config, unknown server, fault). */
+function peekId(request: WardenRequest): JsonRpcId {
+  const size = typeof request.body === 'string' ? request.body.length : request.body.byteLength;
+  if (size === 0 || size > PEEK_LIMITS.maxBytes) return null;
+  const parsed = parseBody(request.body, PEEK_LIMITS);
+  return parsed.error === undefined ? idOf(parsed.value) : null;
+}
+
+function firstId(ctx: CheckContext | undefined): JsonRpcId {
+  const message = ctx?.messages[0];
+  if (message !== undefined) return message.id;
+  // The protocol stage did not run or failed: recover the id when the body is a plain object.
+  return idOf(ctx?.body.value);
 }
 
 function verdictOf(
@@ -71,13 +90,14 @@ function verdictOf(
   warnings: readonly Denial[],
   server: CompiledServer | undefined,
   ctx: CheckContext | undefined,
+  request?: WardenRequest,
 ): Verdict {
   return {
     allowed,
     denial,
     audited,
     warnings,
-    jsonRpcId: firstId(ctx),
+    jsonRpcId: ctx === undefined && request !== undefined ? peekId(request) : firstId(ctx),
     serverKey: server?.key,
     policyKey: ctx?.policy.key,
     tool: ctx?.toolCalls[0]?.name,
@@ -111,18 +131,19 @@ function runSyncStages(ctx: CheckContext): Denial | undefined {
 }
 
 export function createEngine(options: EngineOptions): Engine {
-  const { stateful } = options;
+  const { stateful, identifySession } = options;
 
   async function decide(request: WardenRequest): Promise<Verdict> {
     const snapshot = options.snapshot();
     if (snapshot === undefined) {
-      return verdictOf(false, deny('config', 'no-config', 'policy', ErrorCode.UnknownServer, 'MCP Warden has no valid configuration yet; denying'), NONE, NONE, undefined, undefined);
+      return verdictOf(false, deny('config', 'no-config', 'policy', ErrorCode.UnknownServer, 'MCP Warden has no valid configuration yet; denying'), NONE, NONE, undefined, undefined, request);
     }
     const server = resolveServer(snapshot, request.serverKey);
     if (server === undefined) {
       const name = request.serverKey ?? '(none)';
-      return verdictOf(false, deny('config', 'unknown-server', 'policy', ErrorCode.UnknownServer, `no MCPServer ${name} in the configuration`, { data: { server: name } }), NONE, NONE, undefined, undefined);
+      return verdictOf(false, deny('config', 'unknown-server', 'policy', ErrorCode.UnknownServer, `no MCPServer ${name} in the configuration`, { data: { server: name } }), NONE, NONE, undefined, undefined, request);
     }
+    if (server.invalid !== undefined) return verdictOf(false, server.invalid, NONE, NONE, server, undefined, request);
 
     const body = parseForServer(request, server);
     let audited: Denial[] | undefined;
@@ -136,6 +157,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (ctx.audited.length > 0) (audited ??= []).push(...ctx.audited);
       if (ctx.warnings.length > 0) (warnings ??= []).push(...ctx.warnings);
       if (denial === undefined) continue;
+      if (ctx.sessionId === undefined && identifySession !== undefined) ctx.sessionId = identifySession(ctx);
       if (ctx.policy.mode === 'Enforce') {
         return verdictOf(false, denial, audited ?? NONE, warnings ?? NONE, server, ctx);
       }
@@ -150,7 +172,7 @@ export function createEngine(options: EngineOptions): Engine {
         return await decide(request);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        return verdictOf(false, deny('internal', 'internal-error', 'policy', ErrorCode.InternalError, `internal error while judging the request; denied (${message.slice(0, 200)})`), NONE, NONE, undefined, undefined);
+        return verdictOf(false, deny('internal', 'internal-error', 'policy', ErrorCode.InternalError, `internal error while judging the request; denied (${message.slice(0, 200)})`), NONE, NONE, undefined, undefined, request);
       }
     },
   };
