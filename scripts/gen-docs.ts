@@ -23,18 +23,19 @@ function cell(text: string): string {
 }
 
 function rows(node: SchemaNode, prefix: string, out: string[]): void {
-  const props = node.properties ?? (node.type === 'array' ? node.items?.properties : undefined);
-  if (props === undefined) return;
+  const holder = node.type === 'array' ? node.items : node;
   const base = node.type === 'array' ? `${prefix}[]` : prefix;
-  for (const [name, child] of Object.entries(props)) {
+  if (holder === undefined) return;
+  for (const [name, child] of Object.entries(holder.properties ?? {})) {
     const path = `${base}.${name}`;
     const def = child.default !== undefined ? `\`${JSON.stringify(child.default)}\`` : '';
     out.push(`| \`${path}\` | ${cell(typeOf(child))} | ${cell(def)} | ${cell(child.description ?? '')} |`);
-    if (child['x-kubernetes-preserve-unknown-fields'] !== true) rows(child, path, out);
-    else if (child.additionalProperties !== undefined && typeof child.additionalProperties === 'object') rows(child.additionalProperties, `${path}.<key>`, out);
+    rows(child, path, out);
   }
-  if (node.additionalProperties !== undefined && typeof node.additionalProperties === 'object' && node.properties !== undefined) {
-    rows(node.additionalProperties, `${base}.<key>`, out);
+  // Maps (e.g. tools.rules[].arguments): document the value type under `<key>`.
+  const values = holder.additionalProperties;
+  if (values !== undefined && typeof values === 'object' && (values.properties !== undefined || values.type === 'array')) {
+    rows(values, `${base}.<key>`, out);
   }
 }
 
