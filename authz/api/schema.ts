@@ -593,13 +593,17 @@ export const mcpPolicySpecSchema: SchemaNode = object(
         requestIds: object(
           'JSON-RPC id checks within a session.',
           {
-            onReplay: enumField(['Deny', 'Warn', 'Off'], 'What a repeated request id does.', 'Deny'),
-            reorderWindow: int('How many recent ids are remembered for replay detection.', {
+            onReplay: enumField(
+              ['Deny', 'Warn', 'Off'],
+              'What a repeated request id does; also an integer id more than reorderWindow below the highest seen (rule id-too-old), which cannot be proven fresh.',
+              'Deny',
+            ),
+            reorderWindow: int('How far integer ids may arrive out of order: ids within this distance of the highest are remembered for replay detection.', {
               default: 32,
               minimum: 0,
               maximum: 4096,
             }),
-            onGap: enumField(['Deny', 'Warn', 'Off'], 'What a missing or non-monotonic numeric id does.', 'Warn'),
+            onGap: enumField(['Deny', 'Warn', 'Off'], 'What an integer id jumping more than reorderWindow ahead of the highest seen does (rule id-gap).', 'Warn'),
             replayWindow: duration(
               'Sessions without Mcp-Session-Id (stateless revision): how long a request id and message are remembered for replay detection.',
               '5m',

@@ -4,12 +4,14 @@
  * the session part of a store observation and the store's answer into denials.
  *
  * Rule names: session-revoked, session-suspended, session-expired, session-idle-timeout,
- * session-binding-mismatch, impossible-travel, id-replay, id-gap, state-store-unavailable.
+ * session-binding-mismatch, impossible-travel, id-replay, id-too-old, id-gap, session-churn,
+ * state-store-unavailable.
  *
  * What applies per identity (see ../session/README.md):
  * - `Mcp-Session-Id` sessions (2025-03-26 … 2025-11-25): everything; integer ids in a sliding
- *   window of `reorderWindow` around the highest id (duplicates are replays, ids beyond the
- *   window either side are gaps), string ids by exact match among the recent ones; expiry
+ *   window of `reorderWindow` around the highest id (duplicates are replays; an id below the
+ *   window cannot be proven fresh, so it follows `onReplay` as `id-too-old`; a jump ahead of
+ *   the window is a gap under `onGap`), string ids by exact match among the recent ones; expiry
  *   refuses the session (the client must initialize a new one).
  * - Derived identities (principal, or address + user agent; always so in the stateless
  *   2026-07-28 revision): the identity is its own binding; expiry starts a fresh session; ids
@@ -203,14 +205,21 @@ export function sessionDenial(
       denial: rejected('id-replay', `JSON-RPC id already used in this session (replay)`, { ...idData(obs, result.replayIndex) }),
     });
   }
+  if (result.tooOldIndex >= 0) {
+    findings.push({
+      action: c.onReplay,
+      denial: rejected('id-too-old', `JSON-RPC id goes back more than reorderWindow ${c.reorderWindow}: it cannot be told apart from a replay`, {
+        ...idData(obs, result.tooOldIndex),
+      }),
+    });
+  }
   if (result.gapIndex >= 0) {
     findings.push({
       action: c.onGap,
-      denial: rejected(
-        'id-gap',
-        `JSON-RPC id ${result.gapDirection === 'forward' ? 'jumps ahead' : 'goes back'} more than reorderWindow ${c.reorderWindow}`,
-        { direction: result.gapDirection, ...idData(obs, result.gapIndex) },
-      ),
+      denial: rejected('id-gap', `JSON-RPC id jumps ahead more than reorderWindow ${c.reorderWindow}`, {
+        direction: 'forward',
+        ...idData(obs, result.gapIndex),
+      }),
     });
   }
   let first: Denial | undefined;

@@ -272,6 +272,7 @@ export class MemoryStateStore implements StateStore {
       }
       ids = planIds(e, s, now);
       if (ids.replayIndex >= 0) [blocked, suspendWith] = apply(s.replay, 'id-replay', blocked, suspendWith);
+      if (ids.tooOldIndex >= 0) [blocked, suspendWith] = apply(s.replay, 'id-too-old', blocked, suspendWith);
       if (ids.gapIndex >= 0) [blocked, suspendWith] = apply(s.gap, 'id-gap', blocked, suspendWith);
     }
 
@@ -315,6 +316,7 @@ export class MemoryStateStore implements StateStore {
       replayIndex: ids?.replayIndex ?? -1,
       gapIndex: ids?.gapIndex ?? -1,
       gapDirection: ids?.gapDirection ?? '',
+      tooOldIndex: ids?.tooOldIndex ?? -1,
       counters,
       suspendedNow,
     };
@@ -505,7 +507,8 @@ function apply(effect: Effect, reason: string, blocked: boolean, suspendWith: st
 interface IdPlan {
   replayIndex: number;
   gapIndex: number;
-  gapDirection: '' | 'forward' | 'backward';
+  gapDirection: '' | 'forward';
+  tooOldIndex: number;
 }
 
 function ringSize(s: SessionObservation): number {
@@ -552,7 +555,7 @@ function ringHas(e: Entry, h: number, s: SessionObservation, now: number): boole
 }
 
 function planIds(e: Entry, s: SessionObservation, now: number): IdPlan {
-  const plan: IdPlan = { replayIndex: -1, gapIndex: -1, gapDirection: '' };
+  const plan: IdPlan = { replayIndex: -1, gapIndex: -1, gapDirection: '', tooOldIndex: -1 };
   if (s.ids.length === 0) return plan;
   const w = s.reorderWindow;
   let highest = e.highest;
@@ -577,10 +580,8 @@ function planIds(e: Entry, s: SessionObservation, now: number): IdPlan {
       }
       highest = id;
     } else if (id < highest - w) {
-      if (plan.gapIndex < 0) {
-        plan.gapIndex = i;
-        plan.gapDirection = 'backward';
-      }
+      // Below the window nothing says whether this id was used: it cannot be proven fresh.
+      if (plan.tooOldIndex < 0) plan.tooOldIndex = i;
       return;
     }
     const known = seenInts.includes(id) || (!Number.isNaN(e.highest) && id <= e.highest && id >= e.highest - w && hasBit(e, id));

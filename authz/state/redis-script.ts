@@ -13,7 +13,7 @@ export const OBSERVE_SCRIPT = String.raw`
 local o = cjson.decode(ARGV[1])
 local now = o.now
 local rec = KEYS[1]
-local res = {rv = 0, su = 0, sr = '', ex = '', rn = 0, mm = '', bv = '', tf = '', rp = -1, gp = -1, gd = '', sn = 0, c = {}}
+local res = {rv = 0, su = 0, sr = '', ex = '', rn = 0, mm = '', bv = '', tf = '', rp = -1, gp = -1, gd = '', to = -1, sn = 0, c = {}}
 local blocked = false
 local suspendWith = ''
 local function apply(effect, reason)
@@ -102,7 +102,8 @@ if s then
         if v - H > W and res.gp < 0 then res.gp = i - 1; res.gd = 'forward' end
         H = v
       elseif v < H - W then
-        if res.gp < 0 then res.gp = i - 1; res.gd = 'backward' end
+        -- Below the window nothing says whether this id was used: it cannot be proven fresh.
+        if res.to < 0 then res.to = i - 1 end
         skip = true
       end
       if not skip then
@@ -116,6 +117,7 @@ if s then
     end
   end
   if res.rp >= 0 then apply(s.re, 'id-replay') end
+  if res.to >= 0 then apply(s.re, 'id-too-old') end
   if res.gp >= 0 then apply(s.ge, 'id-gap') end
 end
 

@@ -38,7 +38,8 @@ interface EncodedResult {
   tf: string;
   rp: number;
   gp: number;
-  gd: '' | 'forward' | 'backward';
+  gd: '' | 'forward';
+  to: number;
   sn: number;
   c: Array<[number, number]> | Record<string, never>;
 }
@@ -128,6 +129,7 @@ function decode(raw: unknown): ObservationResult {
     replayIndex: r.rp,
     gapIndex: r.gp,
     gapDirection: r.gd,
+    tooOldIndex: r.to,
     counters,
     suspendedNow: r.sn,
   };

@@ -115,9 +115,16 @@ export interface ObservationResult {
   readonly travelFrom: string;
   /** Index into `ids` of the first replayed id (-1 when none). */
   readonly replayIndex: number;
-  /** Index into `ids` of the first id outside the reorder window, and which side. */
+  /** Index into `ids` of the first id that jumps ahead of the reorder window (-1 when none). */
   readonly gapIndex: number;
-  readonly gapDirection: '' | 'forward' | 'backward';
+  /** 'forward' when `gapIndex` is set (ids behind the window are `tooOldIndex`). */
+  readonly gapDirection: '' | 'forward';
+  /**
+   * Index into `ids` of the first integer id below highest − reorderWindow (-1 when none):
+   * the window no longer says whether it was used, so it cannot be proven fresh and is
+   * judged as a replay (`replay` effect), never merely as a gap.
+   */
+  readonly tooOldIndex: number;
   /** One per counter op, in order; empty when session integrity refused the request first. */
   readonly counters: readonly CounterResult[];
   /** Set when this request suspended the scope (until this time). */
