@@ -80,8 +80,10 @@ const DEFAULT_POLICY: FunctionPolicy = { denies: (name) => inSet(DEFAULT_DENIED,
 const policyCache = new WeakMap<SqlArgumentOptions, FunctionPolicy>();
 
 /**
- * `allowFunctions` (when set) is an allowlist that also overrides the default denylist for
- * the names it lists; `denyFunctions` always denies. Compiled once per rule object.
+ * `allowFunctions` lists functions permitted in addition to the built-in safe set (the CRD and
+ * README meaning): a listed name is allowed even when the built-in denylist has it, and every
+ * other name keeps the default treatment. `denyFunctions` always denies, even a listed name.
+ * Compiled once per rule object.
  */
 export function functionPolicy(options: SqlArgumentOptions | undefined): FunctionPolicy {
   if (options === undefined || (options.allowFunctions === undefined && options.denyFunctions === undefined)) {
@@ -89,13 +91,12 @@ export function functionPolicy(options: SqlArgumentOptions | undefined): Functio
   }
   const cached = policyCache.get(options);
   if (cached !== undefined) return cached;
-  const allow = options.allowFunctions !== undefined ? nameSet(options.allowFunctions) : undefined;
+  const allow = nameSet(options.allowFunctions ?? []);
   const extra = nameSet(options.denyFunctions ?? []);
   const policy: FunctionPolicy = {
     denies(name: string): boolean {
       if (inSet(extra, name)) return true;
-      if (allow !== undefined) return !inSet(allow, name);
-      return inSet(DEFAULT_DENIED, name);
+      return inSet(DEFAULT_DENIED, name) && !inSet(allow, name);
     },
   };
   policyCache.set(options, policy);

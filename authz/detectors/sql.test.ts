@@ -108,12 +108,21 @@ describe('inspectSql: rule options', () => {
     expect(ruleOf('SELECT md5(a) FROM t', rule({ readOnly: true, denyFunctions: ['md5'] }))).toBe('sql-denied-function');
   });
 
-  it('allowFunctions is an allowlist that can also override the default denylist', () => {
-    const only = rule({ readOnly: true, allowFunctions: ['count', 'lower'] });
-    expect(inspectSql('SELECT count(*), lower(name) FROM t', only)).toBeUndefined();
-    expect(ruleOf('SELECT upper(name) FROM t', only)).toBe('sql-denied-function');
+  it('allowFunctions permits the listed functions in addition to the built-in safe set', () => {
+    const sleepy = rule({ readOnly: true, allowFunctions: ['pg_sleep'] });
+    // Ordinary functions keep the default treatment: still allowed.
+    expect(inspectSql('SELECT count(*), lower(name), now() FROM t', sleepy)).toBeUndefined();
+    expect(inspectSql('SELECT count(*), lower(`name`), now() FROM t', sleepy)).toBeUndefined();
+    // A listed function is allowed even though the built-in denylist has it…
+    expect(inspectSql('SELECT pg_sleep(1)', sleepy)).toBeUndefined();
+    expect(ruleOf('SELECT pg_sleep(1)', rule({ readOnly: true }))).toBe('sql-denied-function');
+    // …and the rest of the denylist still applies, on the AST and the lexical (MySQL) paths.
+    expect(ruleOf("SELECT pg_read_file('/etc/passwd')", sleepy)).toBe('sql-denied-function');
+    expect(ruleOf("SELECT load_file('/etc/passwd') FROM `t`", sleepy)).toBe('sql-denied-function');
     expect(ruleOf("SELECT current_setting('TimeZone')", rule({ readOnly: true }))).toBe('sql-denied-function');
     expect(inspectSql("SELECT current_setting('TimeZone')", rule({ readOnly: true, allowFunctions: ['current_setting'] }))).toBeUndefined();
+    // denyFunctions wins over allowFunctions.
+    expect(ruleOf('SELECT pg_sleep(1)', rule({ readOnly: true, allowFunctions: ['pg_sleep'], denyFunctions: ['pg_sleep'] }))).toBe('sql-denied-function');
   });
 
   it('maxRows requires a LIMIT no larger than the maximum', () => {
