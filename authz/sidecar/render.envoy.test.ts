@@ -3,7 +3,7 @@
  * and a running Envoy enforces the size limit itself, fails closed without the authz
  * service, and picks up a rewritten config in place.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -117,6 +117,47 @@ describe.skipIf(!envoy.available)('rendered config on the real Envoy', () => {
       expect(response.status).toBe(503);
       const body = (await response.json()) as { error: { data: { stage: string; rule: string } } };
       expect(body.error.data).toMatchObject({ stage: 'internal', rule: 'authz-unavailable' });
+      expect(upstreamHits).toBe(0);
+    });
+
+    /** A raw HTTP/1.1 request: fetch would resolve `..` and `//` before sending. */
+    function raw(method: string, path: string, body?: string): Promise<{ status: number; contentType: string | undefined; text: string }> {
+      return new Promise((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: running.port, method, path, headers: body !== undefined ? { 'content-type': 'application/json' } : {} }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], text }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    }
+
+    it('answers 404 itself for every path but the MCP endpoint, without asking the authz service', async () => {
+      const ping = '{"jsonrpc":"2.0","id":4,"method":"ping"}';
+      const others: Array<[string, string, string?]> = [
+        ['GET', '/'],
+        ['GET', '/healthz'],
+        ['POST', '/other', ping],
+        ['POST', '/mcp/', ping],
+        ['POST', '/mcpx', ping],
+        ['POST', '/mcp/../admin', ping],
+        ['DELETE', '/admin'],
+      ];
+      for (const [method, path, body] of others) {
+        const response = await raw(method, path, body);
+        expect(response.status, `${method} ${path}`).toBe(404);
+        expect(response.contentType).toBe('application/json');
+        const denial = JSON.parse(response.text) as { jsonrpc: string; id: null; error: { data: { stage: string; rule: string } } };
+        expect(denial.jsonrpc).toBe('2.0');
+        expect(denial.error.data).toMatchObject({ stage: 'transport', rule: 'path-not-mcp-endpoint' });
+      }
+      // The endpoint itself, with a query string or spelled with `..` or `//` (normalised by
+      // Envoy), goes to ext_authz: the authz service is down in this suite, so 503.
+      for (const path of ['/mcp', '/mcp?x=1', '/a/../mcp', '//mcp']) {
+        expect((await raw('POST', path, ping)).status, path).toBe(503);
+      }
       expect(upstreamHits).toBe(0);
     });
 

@@ -84,6 +84,22 @@ describe('renderEnvoyConfig', () => {
     expect(at(options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'], 'explicit_http_config.http2_protocol_options')).toBeDefined();
   });
 
+  it('routes only the MCP endpoint (exact path) to the server; Envoy answers 404 for anything else', () => {
+    const config = renderEnvoyConfig(server({ upstream: { port: 8080, path: '/v1/mcp' } }), { authzAddress: AUTHZ, maxBodyBytes: 1024 });
+    const routes = at(hcm(config), 'route_config.virtual_hosts.0.routes') as JsonObject[];
+    expect(routes).toHaveLength(2);
+    expect(routes[0]?.match).toEqual({ path: '/v1/mcp' });
+    expect(at(routes[0], 'route.cluster')).toBe(UPSTREAM_CLUSTER);
+    const fallback = routes[1] as JsonObject;
+    expect(fallback.match).toEqual({ prefix: '/' });
+    expect(fallback.route).toBeUndefined();
+    expect(at(fallback, 'direct_response.status')).toBe(404);
+    const body = JSON.parse(at(fallback, 'direct_response.body.inline_string') as string) as JsonObject;
+    expect(at(body, 'error.data')).toEqual({ stage: 'transport', rule: 'path-not-mcp-endpoint', source: 'envoy' });
+    // The authz service is not asked about paths that never reach the server.
+    expect((fallback.typed_per_filter_config as JsonObject)['envoy.filters.http.ext_authz']).toMatchObject({ disabled: true });
+  });
+
   it('names the MCPServer in the ext_authz context extension', () => {
     const config = renderEnvoyConfig(server(), { authzAddress: AUTHZ, maxBodyBytes: 1024 });
     const perRoute = at(hcm(config), 'route_config.virtual_hosts.0.routes.0.typed_per_filter_config') as JsonObject;

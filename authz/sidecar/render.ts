@@ -254,6 +254,26 @@ function localReplyConfig(): JsonObject {
   };
 }
 
+/**
+ * Everything but the MCP endpoint (`/`, `/healthz`, `/admin` …) never reaches the server:
+ * Envoy answers 404 itself, without asking the authz service. Paths are compared after
+ * normalize_path and merge_slashes, so `/x/../mcp` and `//mcp` are the endpoint.
+ */
+function notMcpEndpointRoute(endpoint: string): JsonObject {
+  const body = denialBody(-32002, `not found: the only endpoint here is the MCP endpoint ${endpoint}`, 'transport', 'path-not-mcp-endpoint');
+  return {
+    match: { prefix: '/' },
+    direct_response: { status: 404, body: { inline_string: JSON.stringify(body) } },
+    response_headers_to_add: [{ header: { key: 'content-type', value: 'application/json' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+    typed_per_filter_config: {
+      'envoy.filters.http.ext_authz': {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute',
+        disabled: true,
+      },
+    },
+  };
+}
+
 function accessLog(): JsonValue[] {
   return [
     {
@@ -382,7 +402,8 @@ function listener(server: MCPServer, o: ResolvedOptions): JsonObject {
           domains: ['*'],
           routes: [
             {
-              match: { prefix: '/' },
+              // Exact path; Envoy drops the query string before comparing.
+              match: { path: server.spec.upstream.path },
               route: {
                 cluster: UPSTREAM_CLUSTER,
                 // No overall deadline: an SSE response lasts as long as the session.
@@ -396,6 +417,7 @@ function listener(server: MCPServer, o: ResolvedOptions): JsonObject {
                 },
               },
             },
+            notMcpEndpointRoute(server.spec.upstream.path),
           ],
         },
       ],

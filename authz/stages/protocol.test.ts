@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HTTP_STATUS_BY_CLASS, type Denial } from '../pipeline/verdict.js';
 import type { CheckContext } from '../pipeline/context.js';
-import { buildContext, buildPolicy, type TestContextOptions, type TestRequestInit } from '../../test/support/context.js';
+import { buildContext, buildPolicy, buildServer, type TestContextOptions, type TestRequestInit } from '../../test/support/context.js';
 import { fixtureRequest, loadMcpFixtures } from '../../test/support/mcp-fixtures.js';
 import { compileProtocol, protocolStage } from './protocol.js';
 import { transportStage } from './transport.js';
@@ -54,7 +54,10 @@ describe('protocol stage: recorded real traffic passes', () => {
 
   for (const fixture of fixtures) {
     it(`${fixture.file} (${fixture.label}) passes stages 1-2 as revision ${fixture.revision}`, () => {
-      const ctx = buildContext(fixtureRequest(fixture));
+      // The server's endpoint is the fixture's (2024-11-05's HTTP+SSE transport: /sse, /messages).
+      const server = buildServer();
+      const upstream = { ...server.resource.spec.upstream, path: fixture.request.path.split('?')[0] ?? '' };
+      const ctx = buildContext(fixtureRequest(fixture), { server: { ...server, resource: { ...server.resource, spec: { ...server.resource.spec, upstream } } } });
       expect(run(ctx)).toBeUndefined();
       // Before initialize there is no MCP-Protocol-Version header (the 2024-11-05 SSE GET):
       // the spec's backwards-compatibility default applies.

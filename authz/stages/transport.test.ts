@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { CompiledServer } from '../pipeline/compiled.js';
 import { HTTP_STATUS_BY_CLASS, type Denial } from '../pipeline/verdict.js';
 import { buildContext, buildPolicy, buildServer, type TestContextOptions, type TestRequestInit } from '../../test/support/context.js';
 import { fixtureRequest, loadMcpFixtures } from '../../test/support/mcp-fixtures.js';
@@ -17,10 +18,43 @@ function expectDenied(denial: Denial | undefined, rule: string, status: number):
   expect(HTTP_STATUS_BY_CLASS[denial!.class]).toBe(status);
 }
 
+/** A server (with the default policy) whose MCP endpoint is `path`. */
+function serverWithEndpoint(path: string): CompiledServer {
+  const base = buildServer([buildPolicy()]);
+  const spec = base.resource.spec;
+  return { ...base, resource: { ...base.resource, spec: { ...spec, upstream: { ...spec.upstream, path } } } };
+}
+
+describe('transport stage: only the MCP endpoint', () => {
+  it('passes the endpoint, with or without a query string', () => {
+    expect(transport({ path: '/mcp', body: ping })).toBeUndefined();
+    expect(transport({ path: '/mcp?session=1', body: ping })).toBeUndefined();
+    expect(transport({ path: '/mcp', method: 'GET', headers: { ...V0618, accept: 'text/event-stream' } })).toBeUndefined();
+  });
+
+  it('refuses every other path, whatever the method, as a protocol violation (400)', () => {
+    for (const path of ['/', '/healthz', '/other', '/mcp/', '/mcpx', '/mcp/../admin', '/MCP', '//mcp', '', '*']) {
+      expectDenied(transport({ path, body: ping }), 'path-not-mcp-endpoint', 400);
+    }
+    expectDenied(transport({ path: '/', method: 'GET', headers: { ...V0618, accept: 'text/event-stream' } }), 'path-not-mcp-endpoint', 400);
+    expectDenied(transport({ path: '/admin', method: 'DELETE', headers: { ...V0618, 'mcp-session-id': 's1' } }), 'path-not-mcp-endpoint', 400);
+  });
+
+  it("follows the server's spec.upstream.path", () => {
+    const server = serverWithEndpoint('/v1/tools/mcp');
+    expect(transportStage(buildContext({ path: '/v1/tools/mcp', body: ping }, { server }))).toBeUndefined();
+    const denial = transportStage(buildContext({ path: '/mcp', body: ping }, { server }));
+    expectDenied(denial, 'path-not-mcp-endpoint', 400);
+    expect(denial?.message).toContain('/v1/tools/mcp');
+  });
+});
+
 describe('transport stage: HTTP methods per era', () => {
   it('passes every recorded request (POST, GET stream, DELETE) of real SDK clients', () => {
     for (const fixture of loadMcpFixtures()) {
-      expect(transportStage(buildContext(fixtureRequest(fixture))), fixture.file).toBeUndefined();
+      // Each fixture's own endpoint (2024-11-05's HTTP+SSE transport used /sse and /messages).
+      const server = serverWithEndpoint(fixture.request.path.split('?')[0] ?? '');
+      expect(transportStage(buildContext(fixtureRequest(fixture), { server })), fixture.file).toBeUndefined();
     }
   });
 

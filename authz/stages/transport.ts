@@ -3,14 +3,20 @@
  *
  * Needs: request method, headers, declared length; `ctx.body` (byte length, depth and width
  * seen, parse error); `policy.protocol` limits.
- * Rules: method-not-allowed, content-type, accept, unexpected-body, session-id-required,
- * body-too-large, json-too-deep, json-too-wide, and the parse rules of jsonrpc/parse.ts
+ * Rules: path-not-mcp-endpoint, method-not-allowed, content-type, accept, unexpected-body,
+ * session-id-required, body-too-large, json-too-deep, json-too-wide, and the parse rules of jsonrpc/parse.ts
  * (parse-error, invalid-utf8, json-duplicate-key, json-proto-key).
  *
  * Streamable HTTP (2025-03-26 … 2025-11-25): POST carries messages; GET opens an SSE stream
  * (Accept must list text/event-stream); DELETE ends the session named by Mcp-Session-Id.
  * 2026-07-28 keeps only POST (GET and DELETE get 405 from a modern server). OPTIONS is
  * refused: CORS preflights are answered by Envoy's CORS filter, never by the MCP server.
+ *
+ * Only the MCP endpoint (`spec.upstream.path`, any query string) is judged allowable. The
+ * rendered sidecar already routes nothing else to the server (Envoy answers 404 itself, after
+ * normalize_path/merge_slashes); this check is the second line for hand-written sidecar
+ * configs whose route matches more. The contract has no 404 class, so it is a protocol
+ * violation (400).
  */
 import { bodyTooLarge, jsonTooDeep, jsonTooWide } from '../jsonrpc/parse.js';
 import { revisionTable } from '../mcp/revisions.js';
@@ -93,9 +99,20 @@ function checkStreamOrDelete(ctx: CheckContext, method: 'GET' | 'DELETE'): Denia
   return undefined;
 }
 
+/** The path without its query string equals `endpoint` (compared without copying the path). */
+function isMcpEndpoint(path: string, endpoint: string): boolean {
+  if (!path.startsWith(endpoint)) return false;
+  // 63 is '?': the query string is the server's business (e.g. a legacy session parameter).
+  return path.length === endpoint.length || path.charCodeAt(endpoint.length) === 63;
+}
+
 export function transportStage(ctx: CheckContext): Denial | undefined {
   const { request, body } = ctx;
   const protocol = ctx.policy.protocol;
+  const endpoint = ctx.server.resource.spec.upstream.path;
+  if (!isMcpEndpoint(request.path, endpoint)) {
+    return violation('path-not-mcp-endpoint', `only the MCP endpoint ${endpoint} is served here; got a request for ${JSON.stringify(request.path.slice(0, 64))}`);
+  }
   const method = request.httpMethod.toUpperCase();
 
   if (method === 'GET' || method === 'DELETE') return checkStreamOrDelete(ctx, method);
