@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { watchManifests, type ConfigError, type LoadResult } from './config/watch.js';
 import { watchClusterManifests } from './config/cluster.js';
-import { buildSnapshot, type InferenceNote } from './config/snapshot.js';
+import { buildSnapshot, type InferenceNote, type SnapshotOptions } from './config/snapshot.js';
 import { startAuthzServer } from './envoy/server.js';
 import { createEngine } from './pipeline/decide.js';
 import type { Snapshot } from './pipeline/compiled.js';
@@ -70,8 +70,8 @@ export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
   const server = await startAuthzServer({ listen: options.listen, decide, logger, metrics });
   server.setServing(false);
 
-  function onLoad(result: LoadResult): void {
-    const build = buildSnapshot(result, generation + 1, Date.now());
+  function onLoad(result: LoadResult, isolation: SnapshotOptions = {}): void {
+    const build = buildSnapshot(result, generation + 1, Date.now(), isolation);
     for (const warning of build.warnings) logger.warn({ event: 'mcp-warden.config' }, warning);
     if (build.snapshot === undefined) {
       metrics.configReload('error');
@@ -79,12 +79,19 @@ export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
       for (const p of build.problems) logger.error({ event: 'mcp-warden.config', resource: p.resource, path: p.path }, `config rejected (${keeping}): ${p.resource}: ${p.path}: ${p.message}`);
       return;
     }
+    // Only with isolation can a snapshot come with problems: the servers they touch fail closed.
+    for (const p of build.problems) logger.error({ event: 'mcp-warden.config', resource: p.resource, path: p.path }, `invalid, the servers it targets deny every request: ${p.resource}: ${p.path}: ${p.message}`);
     generation += 1;
     current = build.snapshot;
     metrics.configReload('success', generation);
     server.setServing(true);
     logInferences(logger, build.inferences);
     logger.info({ event: 'mcp-warden.config', generation, servers: build.snapshot.servers.size }, `config generation ${generation} loaded from ${options.configPath ?? 'the cluster'}`);
+  }
+
+  function onClusterErrors(errors: readonly ConfigError[]): void {
+    metrics.configReload('error');
+    for (const e of errors) logger.error({ event: 'mcp-warden.config', resource: e.resource, path: e.path }, `invalid, left out of the configuration (a policy's servers deny every request): ${e.resource ?? e.file}: ${e.path}: ${e.message}`);
   }
 
   function onErrors(errors: readonly ConfigError[]): void {
@@ -95,7 +102,7 @@ export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
   const watcher =
     options.configPath !== undefined
       ? await watchManifests(options.configPath, onLoad, { onError: onErrors, pollMs: options.pollConfigMs })
-      : await watchClusterManifests(options.kubeconfig, onLoad, onErrors, { logger, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) });
+      : await watchClusterManifests(options.kubeconfig, (result) => onLoad(result, { isolateInvalid: true, rejected: result.rejectedPolicies }), onClusterErrors, { logger, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) });
 
   const metricsServer = options.metricsListen !== undefined ? await startMetricsServer(options.metricsListen, metrics.registry, createSessionsAdminHandler(store)) : undefined;
 

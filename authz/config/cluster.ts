@@ -5,8 +5,11 @@
  * the verdicts are the same. MCPServer status is part of the config: the live tool digests
  * discovery writes there are what the tool-pin stage compares with the pins.
  *
- * Semantics follow the file watcher: changes are debounced, a load with an invalid resource
- * goes to `onError` and the last good config stays, identical contents are not reloaded.
+ * Changes are debounced and identical contents are not reloaded, as with the file watcher.
+ * Unlike files there is no single edit to roll back, and any namespace may hold a bad object
+ * the API server accepted, so each object is judged on its own: an invalid one is reported to
+ * `onError` and left out of the load (a refused MCPPolicy is listed in `rejectedPolicies`, so
+ * the snapshot makes the servers it targets fail closed) while everything else still loads.
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
@@ -17,6 +20,12 @@ import { KubeClient, loadKubeConfig, type KubeObject } from '../../operator/runt
 import { silentLogger, type Logger } from '../../operator/runtime/logger.js';
 import { MCPPOLICIES, MCPSERVERS } from '../../operator/runtime/resources.js';
 import type { ConfigError, LoadResult, ResourceOrigin } from './load.js';
+import type { RejectedPolicy } from './snapshot.js';
+
+/** A cluster load: the valid objects, plus the policies left out for being invalid. */
+export interface ClusterLoadResult extends LoadResult {
+  readonly rejectedPolicies: readonly RejectedPolicy[];
+}
 
 export interface ClusterWatchOptions {
   /** Watch one namespace; all namespaces when absent. */
@@ -26,7 +35,7 @@ export interface ClusterWatchOptions {
 }
 
 export interface ClusterManifestWatcher {
-  current(): LoadResult | undefined;
+  current(): ClusterLoadResult | undefined;
   close(): Promise<void>;
 }
 
@@ -54,12 +63,23 @@ function deepFreeze(value: unknown): void {
   for (const child of Object.values(value)) deepFreeze(child);
 }
 
+/** `spec.targetRefs[*].name` of an object that failed validation, as far as it can be read. */
+function targetNames(spec: unknown): string[] {
+  const refs = typeof spec === 'object' && spec !== null ? (spec as { targetRefs?: unknown }).targetRefs : undefined;
+  if (!Array.isArray(refs)) return [];
+  return refs.flatMap((ref: unknown) => {
+    const name = typeof ref === 'object' && ref !== null ? (ref as { name?: unknown }).name : undefined;
+    return typeof name === 'string' ? [name] : [];
+  });
+}
+
 /** Builds a LoadResult from the objects in the caches (pure; exported for tests). */
-export function loadResultFromObjects(objects: readonly KubeObject[]): LoadResult {
+export function loadResultFromObjects(objects: readonly KubeObject[]): ClusterLoadResult {
   const servers: MCPServer[] = [];
   const policies: MCPPolicy[] = [];
   const origins: ResourceOrigin[] = [];
   const errors: ConfigError[] = [];
+  const rejectedPolicies: RejectedPolicy[] = [];
   const manifests = objects
     .map(asManifest)
     .sort((a, b) => {
@@ -73,6 +93,15 @@ export function loadResultFromObjects(objects: readonly KubeObject[]): LoadResul
     const checked = validateResource(manifest);
     if (!checked.ok) {
       for (const e of checked.errors) errors.push({ file, document: 1, path: e.path, message: e.message, reason: 'invalid', resource });
+      if (manifest.kind === 'MCPPolicy') {
+        const first = checked.errors[0];
+        rejectedPolicies.push({
+          namespace: meta.namespace ?? 'default',
+          name: meta.name ?? '',
+          targets: targetNames(manifest.spec),
+          message: first !== undefined ? `${first.path}: ${first.message}` : 'invalid',
+        });
+      }
       continue;
     }
     deepFreeze(checked.resource);
@@ -81,16 +110,17 @@ export function loadResultFromObjects(objects: readonly KubeObject[]): LoadResul
     else policies.push(checked.resource);
   }
   const fingerprint = createHash('sha256').update(canonicalize(manifests) ?? '').digest('hex');
-  return { servers, policies, origins, errors, skipped: [], files: [], fingerprint };
+  return { servers, policies, origins, errors, skipped: [], files: [], fingerprint, rejectedPolicies };
 }
 
 /**
  * Watches MCPServer and MCPPolicy through the API server named by `kubeconfig` (in-cluster
- * config when undefined). `onLoad` gets the first complete load and every good change.
+ * config when undefined). `onLoad` gets the first complete load and every change; the
+ * invalid objects of a load go to `onError` first.
  */
 export async function watchClusterManifests(
   kubeconfig: string | undefined,
-  onLoad: (result: LoadResult) => void,
+  onLoad: (result: ClusterLoadResult) => void,
   onError: (errors: readonly ConfigError[]) => void,
   options: ClusterWatchOptions = {},
 ): Promise<ClusterManifestWatcher> {
@@ -99,7 +129,7 @@ export async function watchClusterManifests(
   const informerOptions = { logger, resyncMs: 0, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) };
   const servers = new Informer<KubeObject>(client, MCPSERVERS, informerOptions);
   const policies = new Informer<KubeObject>(client, MCPPOLICIES, informerOptions);
-  let good: LoadResult | undefined;
+  let good: ClusterLoadResult | undefined;
   let lastFingerprint: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let synced = false;
@@ -108,10 +138,7 @@ export async function watchClusterManifests(
     const result = loadResultFromObjects([...servers.list(), ...policies.list()]);
     if (result.fingerprint === lastFingerprint) return;
     lastFingerprint = result.fingerprint;
-    if (result.errors.length > 0) {
-      onError(result.errors);
-      return;
-    }
+    if (result.errors.length > 0) onError(result.errors);
     good = result;
     onLoad(result);
   };

@@ -2,11 +2,14 @@
  * Compiles validated MCPServer/MCPPolicy resources into the frozen Snapshot the engine runs.
  * Every expensive thing (schemas, CEL, globs, method tables, argument kinds) is built here,
  * once per load; a resource that cannot be compiled is reported with its field and the load
- * is rejected as a whole (the last good snapshot stays in service).
+ * is rejected as a whole (the last good snapshot stays in service) — unless `isolateInvalid`
+ * is set (cluster mode, where there is no single edit to roll back): then only the servers an
+ * invalid policy targets fail closed, and everything else keeps working.
  */
 import { toolDigest } from '../api/digest.js';
 import type { MCPPolicy, MCPServer, ToolDefinition, ToolRule } from '../api/types.js';
 import type { CompiledPolicy, CompiledServer, CompiledToolRule, Snapshot } from '../pipeline/compiled.js';
+import { deny, ErrorCode, type Denial } from '../pipeline/verdict.js';
 import { compileArgumentInspection } from '../stages/arguments.js';
 import { compileAuthorization } from '../stages/authorization.js';
 import { compileProtocol } from '../stages/protocol.js';
@@ -38,6 +41,31 @@ export interface SnapshotBuild {
   readonly inferences: readonly InferenceNote[];
   /** Not fatal: e.g. a policy whose target server is not (yet) configured. */
   readonly warnings: readonly string[];
+}
+
+/** A policy the loader refused (it never reached compilation), and the servers it names. */
+export interface RejectedPolicy {
+  readonly namespace: string;
+  readonly name: string;
+  readonly targets: readonly string[];
+  readonly message: string;
+}
+
+export interface SnapshotOptions {
+  /**
+   * Judge each policy on its own: a policy that does not compile (or is in `rejected`) makes
+   * the servers it targets deny every request (rule `policy-invalid`) instead of rejecting the
+   * whole load. Its problems are still reported.
+   */
+  readonly isolateInvalid?: boolean | undefined;
+  /** Policies refused before compilation (schema errors); only used with `isolateInvalid`. */
+  readonly rejected?: readonly RejectedPolicy[] | undefined;
+}
+
+function policyInvalid(policy: string, message: string): Denial {
+  return deny('config', 'policy-invalid', 'policy', ErrorCode.UnknownServer, `MCPPolicy ${policy} is invalid, so this server denies every request until it is fixed: ${message}`, {
+    data: { policy },
+  });
 }
 
 function keyOf(meta: { namespace?: string; name: string }): string {
@@ -130,7 +158,9 @@ export function buildSnapshot(
   resources: { readonly servers: readonly MCPServer[]; readonly policies: readonly MCPPolicy[] },
   generation: number,
   nowMs: number,
+  options: SnapshotOptions = {},
 ): SnapshotBuild {
+  const isolate = options.isolateInvalid === true;
   const env: CompileEnv = { schemas: new PinnedSchemaCache(), problems: [], inferences: [] };
   const servers = new Map<string, CompiledServer>();
   for (const server of resources.servers) {
@@ -141,18 +171,27 @@ export function buildSnapshot(
     const targeting = resources.policies.filter((p) => targets(p, server));
     const sources = targeting.length > 0 ? targeting : [builtinDefaultPolicy(server)];
     const policies: CompiledPolicy[] = [];
+    let invalid: Denial | undefined;
     for (const policy of sources) {
+      const before = env.problems.length;
       const compiled = compilePolicy(policy, draft, env);
       if (compiled !== undefined) policies.push(compiled);
+      else if (invalid === undefined) {
+        const first = env.problems[before];
+        invalid = policyInvalid(keyOf(policy.metadata), first !== undefined ? `${first.path}: ${first.message}` : 'it does not compile');
+      }
     }
+    const refused = options.rejected?.find((r) => r.namespace === (server.metadata.namespace ?? 'default') && r.targets.includes(server.metadata.name));
+    if (invalid === undefined && refused !== undefined) invalid = policyInvalid(`${refused.namespace}/${refused.name}`, refused.message);
     policies.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    servers.set(key, Object.freeze({ key, resource: server, policies, liveDigests, liveDefinitions: draft.liveDefinitions }));
+    const compiledServer: CompiledServer = { key, resource: server, policies, liveDigests, liveDefinitions: draft.liveDefinitions };
+    servers.set(key, Object.freeze(isolate && invalid !== undefined ? { ...compiledServer, invalid } : compiledServer));
   }
   // A policy whose targets are absent is not an error (GitOps may apply the server later), but say so.
   const warnings = resources.policies
     .filter((policy) => !resources.servers.some((server) => targets(policy, server)))
     .map((policy) => `MCPPolicy ${keyOf(policy.metadata)}: no MCPServer named ${policy.spec.targetRefs.map((r) => r.name).join(', ')} in namespace ${policy.metadata.namespace ?? 'default'}`);
-  if (env.problems.length > 0) return { snapshot: undefined, problems: env.problems, inferences: env.inferences, warnings };
+  if (env.problems.length > 0 && !isolate) return { snapshot: undefined, problems: env.problems, inferences: env.inferences, warnings };
   return {
     snapshot: Object.freeze({ generation, loadedAtMs: nowMs, servers }),
     problems: env.problems,

@@ -84,6 +84,11 @@ export interface CompiledServer {
   readonly liveDigests: ReadonlyMap<string, string>;
   /** Live tool definitions (for schema/inference when pinned by digest only). */
   readonly liveDefinitions: ReadonlyMap<string, ToolDefinition>;
+  /**
+   * Set when a policy targeting this server is invalid and the snapshot isolates invalid
+   * resources (cluster mode): every request to this server is denied with it (fail closed).
+   */
+  readonly invalid?: Denial | undefined;
 }
 
 export interface Snapshot {
