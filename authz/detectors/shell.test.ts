@@ -105,6 +105,18 @@ describe('inspectShell: metacharacters that start a second command or an expansi
   });
 });
 
+describe('inspectShell: NUL bytes and globs', () => {
+  it.each([['a\0b'], ['report.txt\0.pdf'], ['\0'], ['report.txt%00.pdf']])('%j → shell-nul', (value) => {
+    expect(inspectShell(value, undefined)?.rule).toBe('shell-nul');
+  });
+
+  it('allows globs: they add file names to the same command but cannot start another', () => {
+    for (const value of ['*.txt', 'report-?.csv', 'logs/[0-9]*.log', 'src/*.{js,json}', 'a b*']) {
+      expect(inspectShell(value, undefined), value).toBeUndefined();
+    }
+  });
+});
+
 describe('inspectCommand: argv[0] allowlist, no operators', () => {
   const rule: ArgumentRule = { kind: 'command', commands: ['git', 'ls', '/opt/tools/report'] };
 
@@ -115,6 +127,7 @@ describe('inspectCommand: argv[0] allowlist, no operators', () => {
     expect(inspectCommand('/usr/bin/git status', rule)).toBeUndefined();
     expect(inspectCommand('/opt/tools/report --daily', rule)).toBeUndefined();
     expect(inspectCommand('"git" status', rule)).toBeUndefined();
+    expect(inspectCommand('ls -la *.txt docs/[a-c]?.md', rule)).toBeUndefined();
   });
 
   it('refuses other programs, including look-alike paths and env prefixes', () => {
@@ -122,6 +135,7 @@ describe('inspectCommand: argv[0] allowlist, no operators', () => {
     expect(inspectCommand('/tmp/evil/git status', rule)?.rule).toBe('command-not-allowed');
     expect(inspectCommand('LD_PRELOAD=/tmp/x.so git status', rule)?.rule).toBe('command-not-allowed');
     expect(inspectCommand('report', rule)?.rule).toBe('command-not-allowed');
+    expect(inspectCommand('/usr/bin/g?t status', rule)?.rule).toBe('command-not-allowed');
   });
 
   it('refuses every operator even after an allowed program', () => {
@@ -131,6 +145,7 @@ describe('inspectCommand: argv[0] allowlist, no operators', () => {
     expect(inspectCommand('git log "$(id)"', rule)?.rule).toBe('shell-substitution');
     expect(inspectCommand('ls `id`', rule)?.rule).toBe('shell-substitution');
     expect(inspectCommand('ls\nid', rule)?.rule).toBe('shell-newline');
+    expect(inspectCommand('ls a\0b', rule)?.rule).toBe('shell-nul');
     expect(inspectCommand('git log "unterminated', rule)?.rule).toBe('command-unbalanced-quote');
   });
 

@@ -9,13 +9,21 @@
  * inert in all three. Findings: command separators and pipes, command/parameter/arithmetic
  * substitution and `$NAME` expansion (which covers `$IFS` tricks), redirections, process
  * substitution and here-docs, newlines, shellshock function definitions, brace expansion
- * that smuggles arguments, and the percent-/backslash-encoded forms of these characters.
+ * that smuggles arguments, NUL bytes, and the percent-/backslash-encoded forms of these
+ * characters.
+ *
+ * Globbing (`*`, `?`, `[...]`, plain `{a,b}` alternation) is allowed in `shell` values on
+ * purpose: a pattern expands to more file names on the same command line but cannot start a
+ * second command, run code or redirect, and whether it expands at all is decided by how the
+ * server quotes the value. Benign values (`*.txt`, `report-[0-9].csv`) use globs, so refusing
+ * them would only add false positives; brace alternations that turn one word into a command
+ * and its arguments are caught separately (shell-brace-expansion).
  *
  * `command` values are whole commands a tool runs through a shell: tokenized from the
  * unquoted state, every operator is refused and argv[0] must be on the rule's list.
  *
  * Rules: shell-separator, shell-substitution, shell-variable, shell-redirection,
- * shell-newline, shell-function-definition, shell-brace-expansion, shell-too-long,
+ * shell-newline, shell-nul, shell-function-definition, shell-brace-expansion, shell-too-long,
  * command-not-allowed, command-unbalanced-quote.
  */
 import type { ArgumentRule } from '../api/types.js';
@@ -310,8 +318,18 @@ function findRawNewline(s: string): Hit | undefined {
   return at === -1 ? undefined : { rule: 'shell-newline', what: 'newline (command separator)', token: s[at] as string, at };
 }
 
+/**
+ * A NUL byte: no file name, flag or command line can hold one (execve takes C strings), so a
+ * server's C layer truncates the argument at it (`report.txt\0.pdf` passes a `.pdf` check and
+ * opens `report.txt`) and bash silently drops it.
+ */
+function findNul(s: string): Hit | undefined {
+  const at = s.indexOf('\0');
+  return at === -1 ? undefined : { rule: 'shell-nul', what: 'NUL byte', token: '\0', at };
+}
+
 function scanShellWord(s: string): Hit | undefined {
-  const early = findRawNewline(s) ?? findFunctionDefinition(s);
+  const early = findNul(s) ?? findRawNewline(s) ?? findFunctionDefinition(s);
   if (early !== undefined) return early;
   const quoting = scanQuoting(s, START_ALL_CONTEXTS);
   if ('rule' in quoting) return quoting;
@@ -320,7 +338,7 @@ function scanShellWord(s: string): Hit | undefined {
 
 /** Bytes whose escapes matter: metacharacters, quotes, `%` itself and UTF-8 lead bytes. */
 const ESCAPE_OF_INTEREST = new Uint8Array(256);
-for (const c of ';&|<>`$\'"\\\n\r%({') ESCAPE_OF_INTEREST[c.charCodeAt(0)] = 1;
+for (const c of ';&|<>`$\'"\\\n\r%({\0') ESCAPE_OF_INTEREST[c.charCodeAt(0)] = 1;
 for (let b = 0xc0; b < 0x100; b++) ESCAPE_OF_INTEREST[b] = 1;
 
 /** True when `s` holds a `%XX` escape of a byte of interest, or any `%uXXXX` escape. */
@@ -444,7 +462,10 @@ function firstWord(s: string): string {
 /** KindInspector for `command` values (a whole command line). */
 export const inspectCommand: KindInspector = (value, rule) => {
   if (value.length > MAX_SHELL_VALUE_LENGTH) return tooLong(value, 'command');
-  // A whole command is parsed by the shell from the unquoted state.
+  const nul = findNul(value);
+  if (nul !== undefined) return toFinding(nul, value, false);
+  // A whole command is parsed by the shell from the unquoted state. Globs in its arguments
+  // are left alone (see the header); one in argv[0] cannot match the allowed list literally.
   const scanned = scanQuoting(value, CTX_U);
   if ('rule' in scanned) return toFinding(scanned, value, false);
   const fn = findFunctionDefinition(value);
