@@ -13,7 +13,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { WardenRequest } from '../../authz/pipeline/request.js';
 import { createDecide } from './engine-decide.js';
-import { BENCH_SQL, toolsCallBody } from './grpc-check.js';
+import { BENCH_SQL, toolsCallBody } from './tools-call-body.js';
 
 const { values } = parseArgs({
   options: {

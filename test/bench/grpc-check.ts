@@ -28,6 +28,7 @@ import { createMetrics } from '../../authz/telemetry/metrics.js';
 import { loadProtos } from '../../authz/envoy/proto.js';
 import { connectCheckClient, type CheckClient, type DecodedCheckResponse } from '../grpc/check-client.js';
 import { decide as parseAndAllow } from './grpc-check-decide.js';
+import { toolsCallBody } from './tools-call-body.js';
 
 export interface GrpcCheckBenchOptions {
   /** Requests per second in fixed-rate mode; ignored when `max` is true. Default 2000. */
@@ -72,28 +73,7 @@ export interface GrpcCheckBenchResult {
   readonly loadAverage: readonly [number, number];
 }
 
-export const BENCH_SQL = 'SELECT id, name, email, created_at FROM customers WHERE region = $1 AND status = $2 ORDER BY created_at DESC LIMIT 50';
-
-/** A tools/call message padded to about `bytes` bytes of JSON; `sql` replaces the query. */
-export function toolsCallBody(bytes = 2048, sql = BENCH_SQL): Buffer {
-  const message = {
-    jsonrpc: '2.0',
-    id: 0,
-    method: 'tools/call',
-    params: {
-      name: 'query',
-      arguments: {
-        sql,
-        params: ['emea', 'active'],
-        note: '',
-      },
-      _meta: { progressToken: 'p-1' },
-    },
-  };
-  const base = Buffer.byteLength(JSON.stringify(message));
-  message.params.arguments.note = 'Quarterly review of active EMEA customers. '.repeat(Math.max(0, Math.ceil((bytes - base) / 43))).slice(0, Math.max(0, bytes - base));
-  return Buffer.from(JSON.stringify(message));
-}
+export { BENCH_SQL, toolsCallBody } from './tools-call-body.js';
 
 function envoyCheckRequest(body: Buffer, n: number): object {
   return {
