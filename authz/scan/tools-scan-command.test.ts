@@ -27,7 +27,13 @@ async function run(argv: string[], stdin = ''): Promise<{ code: number; out: str
   return { code, out, err };
 }
 
-const jsonLines = (out: string): Array<{ name: string; digest: string; findings: Array<{ rule: string; severity: string; excerpt: string }> }> =>
+interface JsonFinding {
+  rule: string;
+  severity: string;
+  excerpt: string;
+  span?: { field: string; start: number; end: number };
+}
+const jsonLines = (out: string): Array<{ name: string; digest: string; findings: JsonFinding[] }> =>
   out.trim().split('\n').map((l) => JSON.parse(l));
 
 describe('mcp-warden tools scan', () => {
@@ -37,8 +43,25 @@ describe('mcp-warden tools scan', () => {
     const lines = jsonLines(out);
     expect(lines.map((l) => l.name)).toEqual(['read_file', 'add']);
     expect(lines[0]).toEqual({ name: 'read_file', digest: toolDigest(clean), findings: [] });
-    expect(Object.keys(lines[1]?.findings[0] ?? {})).toEqual(['rule', 'severity', 'excerpt']);
+    expect(Object.keys(lines[1]?.findings[0] ?? {})).toEqual(['rule', 'severity', 'excerpt', 'span']);
     expect(lines[1]?.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(['hidden-instruction', 'exfiltration', 'conceal-from-user']));
+  });
+
+  it('gives each finding the span (field, start, end) that locates it in the tool definition', async () => {
+    const { out } = await run([file('span.json', JSON.stringify({ tools: [poisoned] })), '--output', 'json']);
+    const findings = jsonLines(out)[0]?.findings ?? [];
+    expect(findings.length).toBeGreaterThan(0);
+    const hidden = findings.find((f) => f.rule === 'hidden-instruction');
+    expect(hidden?.span?.field).toBe('description');
+    for (const f of findings) {
+      expect(f.span).toEqual({ field: expect.any(String), start: expect.any(Number), end: expect.any(Number) });
+      const { start, end } = f.span ?? { start: 0, end: 0 };
+      expect(end).toBeGreaterThanOrEqual(start);
+    }
+    // The span points at the matched text itself.
+    expect(poisoned.description.slice(hidden?.span?.start, hidden?.span?.end)).toBe('<IMPORTANT>');
+    const exfil = findings.find((f) => f.rule === 'exfiltration');
+    expect(poisoned.description.slice(exfil?.span?.start, exfil?.span?.end)).toBe('read ~/.ssh');
   });
 
   it('reads a JSON array of tools; exit 0 when nothing is found', async () => {

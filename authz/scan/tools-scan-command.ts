@@ -80,7 +80,8 @@ function jsonLine(r: ToolScanResult): string {
   return JSON.stringify({
     name: r.name,
     digest: r.digest,
-    findings: r.findings.map((f) => ({ rule: f.rule, severity: f.severity, excerpt: f.excerpt })),
+    // `span` (field, start, end) is an addition the contract allows after the three it names.
+    findings: r.findings.map((f) => ({ rule: f.rule, severity: f.severity, excerpt: f.excerpt, ...(f.span !== undefined ? { span: f.span } : {}) })),
   });
 }
 
