@@ -8,11 +8,13 @@ import { loadKubeConfig, KubeClient } from './runtime/kube-client.js';
 import { startOperator, type WebhookOptions } from './operator.js';
 import type { WebhookEndpoint } from './webhook/configuration.js';
 import { loadToolScanner } from './discovery/scanner.js';
+import { uninstallOperator, WEBHOOK_CONFIGURATION_NAME, WEBHOOK_SECRET_NAME } from './uninstall.js';
 
 const USAGE = `usage: mcp-warden operator [--kubeconfig PATH] [--namespace NS] [--leader-elect]
   [--operator-namespace NS] [--authz-address HOST:PORT] [--envoy-image IMAGE]
   [--webhook-listen HOST:PORT] [--webhook-service NS/NAME[:PORT] | --webhook-url URL | --no-webhook]
-  [--webhook-failure-policy Fail|Ignore] [--log-level LEVEL]
+  [--webhook-failure-policy Fail|Ignore] [--no-network-policy] [--log-level LEVEL]
+       mcp-warden operator uninstall [--kubeconfig PATH] [--operator-namespace NS]
 `;
 
 function hostPort(value: string, flag: string): { host: string; port: number } {
@@ -22,7 +24,34 @@ function hostPort(value: string, flag: string): { host: string; port: number } {
   return { host: value.slice(0, i).replace(/^\[|\]$/g, ''), port };
 }
 
+async function runUninstall(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        kubeconfig: { type: 'string' },
+        'operator-namespace': { type: 'string', default: process.env.POD_NAMESPACE ?? 'mcp-warden' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`mcp-warden operator uninstall: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const client = new KubeClient(loadKubeConfig(values.kubeconfig));
+    const removed = await uninstallOperator(client, { operatorNamespace: values['operator-namespace'] });
+    process.stdout.write(removed.length === 0 ? 'nothing to remove\n' : removed.map((r) => `deleted ${r}\n`).join(''));
+    return 0;
+  } catch (err) {
+    process.stderr.write(`mcp-warden operator uninstall: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
 export async function runOperatorCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'uninstall') return runUninstall(argv.slice(1));
   let values;
   try {
     ({ values } = parseArgs({
@@ -81,8 +110,8 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
         listenPort: listen.port,
         endpoint,
         hosts,
-        configurationName: 'mcp-warden-sidecar-injector',
-        secretName: 'mcp-warden-webhook-tls',
+        configurationName: WEBHOOK_CONFIGURATION_NAME,
+        secretName: WEBHOOK_SECRET_NAME,
         failurePolicy,
       };
     }

@@ -18,7 +18,8 @@ import { keyOf, KubeClient, type KubeObject } from './runtime/kube-client.js';
 import { LeaderElector } from './runtime/leader-election.js';
 import type { Logger } from './runtime/logger.js';
 import { CONFIGMAPS, MCPPOLICIES, MCPSERVERS, PODS } from './runtime/resources.js';
-import { ensureWebhookConfiguration, type WebhookEndpoint } from './webhook/configuration.js';
+import type { WebhookEndpoint } from './webhook/configuration.js';
+import { WebhookKeeper } from './webhook/keeper.js';
 import { WebhookServer } from './webhook/server.js';
 import { DEFAULT_ENVOY_IMAGE } from './webhook/sidecar.js';
 import { ensureWebhookTls } from './webhook/tls.js';
@@ -33,8 +34,13 @@ export interface WebhookOptions {
   configurationName: string;
   secretName: string;
   failurePolicy?: 'Fail' | 'Ignore';
-  /** How often the certificate is checked for renewal. */
+  /** How often the certificate is checked for renewal (and the configuration compared). */
   rotationCheckMs?: number;
+  /** How long a new CA is published before a certificate it signed is served (default 10 s). */
+  caPropagationMs?: number;
+  /** Certificate lifetimes (defaults 5 years and 90 days), shortened by tests. */
+  caLifetimeMs?: number;
+  servingLifetimeMs?: number;
 }
 
 export interface OperatorOptions {
@@ -125,39 +131,39 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   await Promise.all([servers.start(), policies.start(), pods.start(), configMaps.start()]);
 
   let webhook: WebhookServer | undefined;
-  let rotation: NodeJS.Timeout | undefined;
+  let keeper: WebhookKeeper | undefined;
   let webhookPort: number | undefined;
   if (o.webhook !== undefined) {
     const w = o.webhook;
-    const tlsOptions = { namespace: o.operatorNamespace, secretName: w.secretName, hosts: w.hosts };
+    const tlsOptions = {
+      namespace: o.operatorNamespace,
+      secretName: w.secretName,
+      hosts: w.hosts,
+      ...(w.caLifetimeMs !== undefined ? { caLifetimeMs: w.caLifetimeMs } : {}),
+      ...(w.servingLifetimeMs !== undefined ? { servingLifetimeMs: w.servingLifetimeMs } : {}),
+    };
     const tls = await ensureWebhookTls(client, tlsOptions);
     webhook = new WebhookServer({ servers, envoyImage: o.envoyImage ?? DEFAULT_ENVOY_IMAGE, logger, tls, host: w.listenHost, port: w.listenPort });
     webhookPort = (await webhook.listen()).port;
     const endpoint: WebhookEndpoint = 'url' in w.endpoint ? { url: w.endpoint.url.replace(/:0(?=\/|$)/, `:${webhookPort}`) } : w.endpoint;
-    const configure = async (caBundlePem: string): Promise<void> => {
-      const wrote = await ensureWebhookConfiguration(client, {
-        name: w.configurationName,
-        endpoint,
-        caBundlePem,
-        operatorNamespace: o.operatorNamespace,
-        ...(w.failurePolicy !== undefined ? { failurePolicy: w.failurePolicy } : {}),
-      });
-      if (wrote) logger.info({ configuration: w.configurationName }, 'webhook configuration updated');
-    };
-    await configure(tls.caBundlePem);
-    let current = tls;
-    rotation = setInterval(() => {
-      void (async () => {
-        const next = await ensureWebhookTls(client, tlsOptions);
-        if (next.certPem !== current.certPem) {
-          webhook?.setTls(next);
-          logger.info({}, 'webhook certificate rotated');
-        }
-        if (next.caBundlePem !== current.caBundlePem) await configure(next.caBundlePem);
-        current = next;
-      })().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook certificate check failed'));
-    }, w.rotationCheckMs ?? 3600_000);
-    rotation.unref();
+    keeper = new WebhookKeeper(
+      {
+        client,
+        logger,
+        server: webhook,
+        tls: tlsOptions,
+        configuration: {
+          name: w.configurationName,
+          endpoint,
+          operatorNamespace: o.operatorNamespace,
+          ...(w.failurePolicy !== undefined ? { failurePolicy: w.failurePolicy } : {}),
+        },
+        checkMs: w.rotationCheckMs ?? 3600_000,
+        caPropagationMs: w.caPropagationMs ?? 10_000,
+      },
+      tls,
+    );
+    await keeper.start();
   }
 
   const startControllers = (): void => {
@@ -210,9 +216,9 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     lostLeadership,
     async stop(): Promise<void> {
       stopping = true;
-      clearInterval(rotation);
       await Promise.all([serverController.stop(), policyController.stop()]);
       await elector?.stop();
+      await keeper?.stop();
       await webhook?.close();
       await Promise.all([servers.stop(), policies.stop(), pods.stop(), configMaps.stop()]);
     },

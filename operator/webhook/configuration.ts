@@ -17,6 +17,7 @@ import { MUTATE_PODS_PATH } from './server.js';
 
 export const INJECTION_NAMESPACE_LABEL = 'mcpwarden.io/injection';
 export const WEBHOOK_NAME = 'pods.sidecar.mcpwarden.io';
+export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=mcp-warden';
 
 export type WebhookEndpoint = { url: string } | { service: { namespace: string; name: string; port: number } };
 

@@ -60,7 +60,12 @@ function coversHosts(certPem: string, hosts: string[]): boolean {
   }
 }
 
-function splitBundle(bundle: string): string[] {
+/** Tolerates clock skew with the API server: a minute, or a twentieth of a short (test) lifetime. */
+function backdate(lifetimeMs: number): number {
+  return Math.min(60_000, lifetimeMs / 20);
+}
+
+export function splitBundle(bundle: string): string[] {
   return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
 }
 
@@ -83,7 +88,7 @@ export async function ensureWebhookTls(client: KubeClient, options: TlsOptions):
     let changed = false;
     if (ca.certPem === '' || remainingFraction(ca.certPem, now) < 0.2) {
       const old = ca.certPem !== '' && remainingFraction(ca.certPem, now) > 0 ? [ca.certPem] : [];
-      ca = createCertificateAuthority('mcp-warden-webhook-ca', new Date(now.getTime() - 60_000), new Date(now.getTime() + caLifetime));
+      ca = createCertificateAuthority('mcp-warden-webhook-ca', new Date(now.getTime() - backdate(caLifetime)), new Date(now.getTime() + caLifetime));
       bundle = joinBundle([ca.certPem, ...old]);
       serving = { certPem: '', keyPem: '' };
       changed = true;
@@ -101,7 +106,7 @@ export async function ensureWebhookTls(client: KubeClient, options: TlsOptions):
         commonName: options.hosts[0] ?? 'mcp-warden-webhook',
         hosts: options.hosts,
         usage: 'server',
-        notBefore: new Date(now.getTime() - 60_000),
+        notBefore: new Date(now.getTime() - backdate(servingLifetime)),
         notAfter: new Date(now.getTime() + servingLifetime),
       });
       changed = true;

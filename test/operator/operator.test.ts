@@ -64,7 +64,7 @@ async function grantOperatorRole(admin: KubeClient): Promise<void> {
         rule([''], ['pods'], ['get', 'list', 'watch']),
         rule([''], ['configmaps'], ['get', 'list', 'watch', 'create', 'patch']),
         rule([''], ['events'], ['get', 'create', 'patch']),
-        rule(['admissionregistration.k8s.io'], ['mutatingwebhookconfigurations'], ['get', 'create', 'patch']),
+        rule(['admissionregistration.k8s.io'], ['mutatingwebhookconfigurations'], ['get', 'list', 'watch', 'create', 'patch']),
       ],
     },
   });
