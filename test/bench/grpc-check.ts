@@ -13,7 +13,9 @@
  *
  * Run: node --import tsx test/bench/grpc-check.ts [--rate 2000] [--duration 10] [--max]
  *        [--concurrency 64] [--in-process] [--decide-module PATH] [--target HOST:PORT]
- *        [--client http2|grpc-js]
+ *        [--client http2|grpc-js] [--floor]
+ * `--floor` runs grpc-floor-server.ts instead (bare node:http2, no grpc-js, no engine): the
+ * latency this machine gives any Node HTTP/2 server at the rate, for comparison.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -42,6 +44,8 @@ export interface GrpcCheckBenchOptions {
   readonly decide?: Decide;
   /** Module exporting `decide` or `createDecide()`, for the child-process server. */
   readonly decideModule?: string;
+  /** Child process runs grpc-floor-server.ts (bare node:http2, no grpc-js, no engine) instead. */
+  readonly floor?: boolean;
   /** Approximate body size in bytes. Default 2048. */
   readonly bodyBytes?: number;
   /** Load generator: raw HTTP/2 gRPC framing (default) or @grpc/grpc-js. */
@@ -223,8 +227,8 @@ async function startServer(options: GrpcCheckBenchOptions): Promise<ServerHandle
     });
     return { address: `127.0.0.1:${server.port}`, kind: 'in-process', close: () => server.close(1_000) };
   }
-  const script = fileURLToPath(new URL('./grpc-check-server.ts', import.meta.url));
-  const args = ['--import', 'tsx', script, ...(options.decideModule !== undefined ? ['--decide-module', options.decideModule] : [])];
+  const script = fileURLToPath(new URL(options.floor === true ? './grpc-floor-server.ts' : './grpc-check-server.ts', import.meta.url));
+  const args = ['--import', 'tsx', script, ...(options.decideModule !== undefined && options.floor !== true ? ['--decide-module', options.decideModule] : [])];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
@@ -354,6 +358,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       concurrency: { type: 'string', default: '64' },
       'in-process': { type: 'boolean', default: false },
       'decide-module': { type: 'string' },
+      floor: { type: 'boolean', default: false },
       target: { type: 'string' },
       'body-bytes': { type: 'string', default: '2048' },
       client: { type: 'string', default: 'http2' },
@@ -369,6 +374,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     ...(values.target !== undefined ? { target: values.target } : {}),
     ...(values['in-process'] ? { decide: parseAndAllow } : {}),
     ...(values['decide-module'] !== undefined ? { decideModule: values['decide-module'] } : {}),
+    floor: values.floor,
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
