@@ -3,6 +3,7 @@
  * scanner, and the excerpt helper every detector uses so findings never echo a whole value
  * and never carry invisible characters into logs.
  */
+import { REDACTED, secretRangesAround } from '../telemetry/redact.js';
 
 /** Why a code point is considered invisible (hidden-text smuggling classes). */
 export type InvisibleClass = 'tag' | 'zero-width' | 'bidi' | 'other-format';
@@ -117,8 +118,18 @@ const MAX_EXCERPT = 64;
 export function excerptAround(value: string, start: number, end: number = start): string {
   const from = Math.max(0, Math.min(start, value.length) - 16);
   const to = Math.min(value.length, Math.max(end, from + 1) + 16, from + 48);
+  // Secrets are recognised on the unclipped neighbourhood, so one cut by the edge is still masked.
+  const secrets = secretRangesAround(value, from, to);
+  let next = 0;
   let out = from > 0 ? '…' : '';
   for (let i = from; i < to && out.length < MAX_EXCERPT - 1; i++) {
+    const secret = secrets[next];
+    if (secret !== undefined && i >= secret[0]) {
+      out += REDACTED;
+      i = secret[1] - 1;
+      next++;
+      continue;
+    }
     const c = value.charCodeAt(i);
     const cp = value.codePointAt(i) ?? c;
     if (c < 0x20 || c === 0x7f || invisibleClass(cp) !== undefined) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EXCERPT_MAX_CHARS, REDACTED, maskSecrets, redact } from './redact.js';
+import { EXCERPT_MAX_CHARS, REDACTED, maskSecrets, redact, secretRanges } from './redact.js';
 
 describe('redact: secrets are masked', () => {
   const secrets: Array<[string, string, string]> = [
@@ -77,5 +77,35 @@ describe('redact: length and shape', () => {
     const started = performance.now();
     redact('A1b2'.repeat(250_000));
     expect(performance.now() - started).toBeLessThan(200);
+  });
+});
+
+describe('redact: key fragments left at an excerpt edge', () => {
+  it('masks the tail of a JWT signature after a leading elision', () => {
+    const out = redact('…3I9PlFUP0THsR8U" x; id');
+    expect(out).toBe(`…${REDACTED}" x; id`);
+  });
+
+  it('masks the head of an AWS key id before a trailing elision', () => {
+    expect(redact('../AKIAIOSFODNN7EXAMP…')).toBe(`../${REDACTED}…`);
+  });
+
+  it('masks a key fragment that its own 64-character cut leaves at the end', () => {
+    const out = redact(`${'a '.repeat(22)}key Zx9Qw3Er7Ty1Ui5OpLk2Jh8G`);
+    expect(out).toBe(`${'a '.repeat(22)}key ${REDACTED}…`);
+  });
+
+  it('leaves ordinary words and paths at the edges alone', () => {
+    for (const text of ['…ds two numbers.<IMPORTANT>Before using thi…', '…/var/lib/app/configuration…', '…select_everything_from_users…', '…2024-11-25…']) {
+      expect(redact(text)).toBe(text);
+    }
+  });
+});
+
+describe('secretRanges: where maskSecrets would mask, in the original text', () => {
+  it('locates a JWT, an AWS key and only the credential part of a Bearer header or URL', () => {
+    const text = `x ${'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln'} Bearer abcdef123 https://u:pw@h AKIAIOSFODNN7EXAMPLE`;
+    const pieces = secretRanges(text).map(([s, e]) => text.slice(s, e));
+    expect(pieces).toEqual(['eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln', 'abcdef123', 'pw', 'AKIAIOSFODNN7EXAMPLE']);
   });
 });

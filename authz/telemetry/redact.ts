@@ -3,6 +3,11 @@
  * blocked without copying credentials into log pipelines: secret-looking substrings are
  * replaced with a marker first, then the result is cut to EXCERPT_MAX_CHARS (masking first
  * so truncation can never leave a secret half-visible and unrecognised).
+ *
+ * Detector excerpts are clipped before they reach `redact`, so the excerpt builders mask on a
+ * wider window of the original value (`secretRangesAround`) before clipping; `redact` then also
+ * masks a key-like fragment left touching an elision mark, as a second line for excerpts built
+ * elsewhere.
  */
 
 export const REDACTED = '[redacted]';
@@ -69,11 +74,89 @@ export function maskSecrets(value: string): string {
   return out.replace(LONG_TOKEN, (run) => (looksLikeKeyMaterial(run) ? REDACTED : run));
 }
 
+/** A secret's position in a string: `[start, end)`. */
+export type SecretRange = readonly [number, number];
+
+/**
+ * Where `maskSecrets` would put REDACTED, as ranges of `value` itself (sorted, merged). Each
+ * pattern runs on the original text, so the union can only be wider than the sequential mask.
+ */
+export function secretRanges(value: string): SecretRange[] {
+  const found: Array<[number, number]> = [];
+  for (const { pattern, replace } of SECRET_PATTERNS) {
+    pattern.lastIndex = 0;
+    for (const m of value.matchAll(pattern)) {
+      const start = m.index;
+      const end = start + m[0].length;
+      if (typeof replace === 'string') {
+        found.push([start, end]);
+        continue;
+      }
+      // The replacement keeps a head and a tail of the match around REDACTED; the rest is secret.
+      const replaced = replace(m[0], ...(m.slice(1) as string[]));
+      const at = replaced.indexOf(REDACTED);
+      if (at === -1) continue;
+      const tail = replaced.length - at - REDACTED.length;
+      if (start + at < end - tail) found.push([start + at, end - tail]);
+    }
+  }
+  LONG_TOKEN.lastIndex = 0;
+  for (const m of value.matchAll(LONG_TOKEN)) {
+    if (looksLikeKeyMaterial(m[0])) found.push([m.index, m.index + m[0].length]);
+  }
+  found.sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const r of found) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+    else merged.push([r[0], r[1]]);
+  }
+  return merged;
+}
+
+/** Characters on either side of an excerpt's window that still take part in recognising a secret. */
+const SECRET_CONTEXT = 256;
+
+/**
+ * Secret ranges of `value` that overlap `[from, to)`, recognised on a window `SECRET_CONTEXT`
+ * characters wider on each side, so a secret cut by the excerpt's edge is still seen whole.
+ */
+export function secretRangesAround(value: string, from: number, to: number): SecretRange[] {
+  const windowFrom = Math.max(0, from - SECRET_CONTEXT);
+  const windowTo = Math.min(value.length, to + SECRET_CONTEXT);
+  const out: SecretRange[] = [];
+  for (const [s, e] of secretRanges(value.slice(windowFrom, windowTo))) {
+    if (windowFrom + e > from && windowFrom + s < to) out.push([windowFrom + s, windowFrom + e]);
+  }
+  return out;
+}
+
+/**
+ * A token fragment touching an elision mark `…`: base64/hex characters only, at least 12 of
+ * them, with letters and digits (the tail of a JWT signature, the head of an AWS key id).
+ * Whole words and paths do not qualify: `/` and `.` stop the run.
+ */
+const EDGE_HEAD = /^…([A-Za-z0-9_+=-]{12,})/;
+const EDGE_TAIL = /([A-Za-z0-9_+=-]{12,})…$/;
+
+function looksLikeFragment(run: string): boolean {
+  return /[0-9]/.test(run) && /[A-Za-z]/.test(run);
+}
+
+function maskEdgeFragments(text: string): string {
+  let out = text;
+  const head = EDGE_HEAD.exec(out);
+  if (head?.[1] !== undefined && looksLikeFragment(head[1])) out = `…${REDACTED}${out.slice(head[0].length)}`;
+  const tail = EDGE_TAIL.exec(out);
+  if (tail?.[1] !== undefined && looksLikeFragment(tail[1])) out = `${out.slice(0, tail.index)}${REDACTED}…`;
+  return out;
+}
+
 /** Excerpt for a security event: secrets masked, control characters escaped, ≤ 64 characters. */
 export function redact(value: string): string {
   // Bound the work on huge inputs; anything past this is cut anyway.
   const bounded = value.length > 4096 ? value.slice(0, 4096) : value;
   // eslint-disable-next-line no-control-regex
   const visible = maskSecrets(bounded).replace(/[\u0000-\u001f\u007f]/g, ' ');
-  return visible.length <= EXCERPT_MAX_CHARS ? visible : `${visible.slice(0, EXCERPT_MAX_CHARS - 1)}…`;
+  return maskEdgeFragments(visible.length <= EXCERPT_MAX_CHARS ? visible : `${visible.slice(0, EXCERPT_MAX_CHARS - 1)}…`);
 }
