@@ -13,7 +13,7 @@ import { uninstallOperator, WEBHOOK_CONFIGURATION_NAME, WEBHOOK_SECRET_NAME } fr
 const USAGE = `usage: mcp-warden operator [--kubeconfig PATH] [--namespace NS] [--leader-elect]
   [--operator-namespace NS] [--authz-address HOST:PORT] [--envoy-image IMAGE]
   [--webhook-listen HOST:PORT] [--webhook-service NS/NAME[:PORT] | --webhook-url URL | --no-webhook]
-  [--webhook-failure-policy Fail|Ignore] [--no-network-policy] [--log-level LEVEL]
+  [--webhook-failure-policy Fail|Ignore] [--network-policy | --no-network-policy] [--log-level LEVEL]
        mcp-warden operator uninstall [--kubeconfig PATH] [--operator-namespace NS]
 `;
 
@@ -67,6 +67,8 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
         'webhook-service': { type: 'string', default: 'mcp-warden/mcp-warden-webhook:443' },
         'webhook-url': { type: 'string' },
         'no-webhook': { type: 'boolean', default: false },
+        'network-policy': { type: 'boolean', default: true },
+        'no-network-policy': { type: 'boolean', default: false },
         'webhook-failure-policy': { type: 'string', default: 'Fail' },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -126,6 +128,7 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
       ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
       operatorNamespace,
       leaderElect: values['leader-elect'],
+      networkPolicy: values['network-policy'] && !values['no-network-policy'],
       authzAddress: authz,
       ...(values['envoy-image'] !== undefined ? { envoyImage: values['envoy-image'] } : {}),
       ...(webhook !== undefined ? { webhook } : {}),

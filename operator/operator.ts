@@ -17,7 +17,7 @@ import { Informer } from './runtime/informer.js';
 import { keyOf, KubeClient, type KubeObject } from './runtime/kube-client.js';
 import { LeaderElector } from './runtime/leader-election.js';
 import type { Logger } from './runtime/logger.js';
-import { CONFIGMAPS, MCPPOLICIES, MCPSERVERS, PODS } from './runtime/resources.js';
+import { CONFIGMAPS, MCPPOLICIES, MCPSERVERS, NETWORK_POLICIES, PODS } from './runtime/resources.js';
 import type { WebhookEndpoint } from './webhook/configuration.js';
 import { WebhookKeeper } from './webhook/keeper.js';
 import { WebhookServer } from './webhook/server.js';
@@ -56,6 +56,8 @@ export interface OperatorOptions {
   authzAddress: HostPort;
   envoyImage?: string;
   webhook?: WebhookOptions;
+  /** One NetworkPolicy per MCPServer: ingress only to Envoy, plus discovery (default true). */
+  networkPolicy?: boolean;
   listTools?: (url: string) => Promise<ListedTools>;
   scanTool?: (tool: ToolDefinition) => ToolFinding[];
   resyncMs?: number;
@@ -79,6 +81,10 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   const policies = new Informer<KubeObject>(client, MCPPOLICIES, informerOptions);
   const pods = new Informer<KubeObject>(client, PODS, { ...informerOptions, resyncMs: 0 });
   const configMaps = new Informer<KubeObject>(client, CONFIGMAPS, { ...informerOptions, resyncMs: 0, labelSelector: `${MANAGED_BY_LABEL}=mcp-warden` });
+  const networkPolicies =
+    o.networkPolicy !== false
+      ? new Informer<KubeObject>(client, NETWORK_POLICIES, { ...informerOptions, resyncMs: 0, labelSelector: `${MANAGED_BY_LABEL}=mcp-warden` })
+      : undefined;
   const events = new EventRecorder(client, { component: 'mcp-warden-operator', logger });
 
   const serverController = new Controller(
@@ -89,6 +95,8 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       policies,
       pods,
       configMaps,
+      ...(networkPolicies !== undefined ? { networkPolicies } : {}),
+      operatorNamespace: o.operatorNamespace,
       events,
       logger,
       authzAddress: o.authzAddress,
@@ -103,8 +111,11 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   const enqueueAll = (controller: Controller, informer: Informer<KubeObject>, namespace: string): void => {
     for (const obj of informer.list(namespace)) controller.enqueue(keyOf(obj));
   };
-  servers.on((_event, obj) => {
+  servers.on((event, obj) => {
     serverController.enqueue(keyOf(obj));
+    if (event === 'resync') return;
+    // A server's selector decides overlaps with its siblings, and which policies resolve.
+    enqueueAll(serverController, servers, ns(obj));
     enqueueAll(policyController, policies, ns(obj));
   });
   policies.on((event, obj) => {
@@ -123,12 +134,14 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       if (selectorMatches(selector, pod.metadata?.labels)) serverController.enqueue(keyOf(server));
     }
   });
-  configMaps.on((_event, cm) => {
-    const owner = cm.metadata?.labels?.[SERVER_LABEL];
-    if (owner !== undefined) serverController.enqueue(`${ns(cm)}/${owner}`);
-  });
+  const enqueueOwner = (_event: unknown, owned: KubeObject): void => {
+    const owner = owned.metadata?.labels?.[SERVER_LABEL];
+    if (owner !== undefined) serverController.enqueue(`${ns(owned)}/${owner}`);
+  };
+  configMaps.on(enqueueOwner);
+  networkPolicies?.on(enqueueOwner);
 
-  await Promise.all([servers.start(), policies.start(), pods.start(), configMaps.start()]);
+  await Promise.all([servers.start(), policies.start(), pods.start(), configMaps.start(), networkPolicies?.start()]);
 
   let webhook: WebhookServer | undefined;
   let keeper: WebhookKeeper | undefined;
@@ -220,7 +233,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       await elector?.stop();
       await keeper?.stop();
       await webhook?.close();
-      await Promise.all([servers.stop(), policies.stop(), pods.stop(), configMaps.stop()]);
+      await Promise.all([servers.stop(), policies.stop(), pods.stop(), configMaps.stop(), networkPolicies?.stop()]);
     },
   };
 }

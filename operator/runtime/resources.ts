@@ -43,6 +43,13 @@ export const MUTATING_WEBHOOK_CONFIGURATIONS: ResourceType = {
   plural: 'mutatingwebhookconfigurations',
   namespaced: false,
 };
+export const NETWORK_POLICIES: ResourceType = {
+  group: 'networking.k8s.io',
+  version: 'v1',
+  kind: 'NetworkPolicy',
+  plural: 'networkpolicies',
+  namespaced: true,
+};
 export const CUSTOM_RESOURCE_DEFINITIONS: ResourceType = {
   group: 'apiextensions.k8s.io',
   version: 'v1',

@@ -9,13 +9,14 @@ import type { Condition, DiscoveredTool, ToolDefinition } from '../../authz/api/
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../operator/operator.js';
 import { KubeClient, loadKubeConfig, type KubeObject } from '../../operator/runtime/kube-client.js';
 import { silentLogger } from '../../operator/runtime/logger.js';
-import { CONFIGMAPS, EVENTS, MCPPOLICIES, MCPSERVERS, NAMESPACES, PODS, resourcePath } from '../../operator/runtime/resources.js';
+import { CONFIGMAPS, EVENTS, MCPPOLICIES, MCPSERVERS, NAMESPACES, NETWORK_POLICIES, PODS, resourcePath } from '../../operator/runtime/resources.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 import { buildRequest } from '../support/context.js';
 import { watchClusterManifests } from '../../authz/config/cluster.js';
 import { buildSnapshot } from '../../authz/config/snapshot.js';
 import { createEngine } from '../../authz/pipeline/decide.js';
 import type { Verdict } from '../../authz/pipeline/verdict.js';
+import { loadToolScanner } from '../../operator/discovery/scanner.js';
 import { installCrds } from './crd-install.js';
 import { startMcpFixture, type McpFixture } from './mcp-fixture.js';
 
@@ -63,6 +64,7 @@ async function grantOperatorRole(admin: KubeClient): Promise<void> {
         rule(['mcpwarden.io'], ['mcpservers/status', 'mcppolicies/status'], ['patch']),
         rule([''], ['pods'], ['get', 'list', 'watch']),
         rule([''], ['configmaps'], ['get', 'list', 'watch', 'create', 'patch']),
+        rule(['networking.k8s.io'], ['networkpolicies'], ['get', 'list', 'watch', 'create', 'patch', 'delete']),
         rule([''], ['events'], ['get', 'create', 'patch']),
         rule(['admissionregistration.k8s.io'], ['mutatingwebhookconfigurations'], ['get', 'list', 'watch', 'create', 'patch']),
       ],
@@ -100,6 +102,8 @@ describe('operator on a real API server', () => {
     await client.create(NAMESPACES, undefined, { metadata: { name: 'mcp-warden' } });
     await grantOperatorRole(client);
     mcp = await startMcpFixture('session', [readFile, runBackup]);
+    const scanTool = await loadToolScanner();
+    if (scanTool === undefined) throw new Error('authz/scan/scan-tool.ts did not load');
     options = {
       // The operator runs with the least-privilege role documented in operator/README.md.
       client: new KubeClient(loadKubeConfig(await cluster.kubeconfigFor(OPERATOR_USER))),
@@ -110,8 +114,8 @@ describe('operator on a real API server', () => {
       lease: { durationSeconds: 3, renewDeadlineMs: 2000, retryPeriodMs: 500 },
       authzAddress: { host: 'mcp-warden-authz.mcp-warden.svc', port: 9191 },
       envoyImage: 'envoyproxy/envoy:test',
-      // Stands in for authz/scan until it lands: flags references to secret key files.
-      scanTool: (tool) => (/id_rsa/.test(tool.description ?? '') ? [{ rule: 'exfiltration-target', severity: 'high', excerpt: '~/.ssh/id_rsa' }] : []),
+      // The real tool-poisoning scanner (authz/scan), loaded as `mcp-warden operator` loads it.
+      scanTool,
       webhook: {
         listenHost: '127.0.0.1',
         listenPort: 0,
@@ -212,6 +216,11 @@ describe('operator on a real API server', () => {
     });
     expect(policy.status?.targets).toEqual(['demo/files']);
     expect(condition(policy, 'Conflicted')).toMatchObject({ status: 'False', reason: 'NoConflicts' });
+    const table = await client.request<{ columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[] }> }>('GET', resourcePath(MCPPOLICIES, NS), {
+      accept: 'application/json;as=Table;g=meta.k8s.io;v=v1',
+    });
+    const cells = Object.fromEntries(table.columnDefinitions.map((c, i) => [c.name, table.rows[0]?.cells[i]]));
+    expect(cells).toMatchObject({ Name: 'files-strict', Mode: 'Enforce', Targets: 'files', Accepted: 'True' });
   });
 
   it('rejects a policy whose targets do not exist, with the reason', async () => {
@@ -232,8 +241,10 @@ describe('operator on a real API server', () => {
     });
     expect(server.status?.tools?.find((t) => t.name === 'run_backup')).toMatchObject({
       state: 'Drifted',
-      findings: [{ rule: 'exfiltration-target', severity: 'high', excerpt: '~/.ssh/id_rsa' }],
+      findings: [{ rule: 'exfiltration', severity: 'critical', excerpt: expect.stringContaining('read ~/.ssh/id_rsa') }],
     });
+    // The benign tool beside it carries no findings.
+    expect(server.status?.tools?.find((t) => t.name === 'read_file')?.findings).toBeUndefined();
     expect(server.status?.tools?.find((t) => t.name === 'read_file')?.state).toBe('Approved');
     expect(condition(server, 'ToolsApproved')).toMatchObject({ status: 'False', reason: 'Drifted', message: expect.stringContaining('run_backup') });
     expect(condition(server, 'Ready')).toMatchObject({ status: 'False', reason: 'ToolsDrifted' });
@@ -249,7 +260,7 @@ describe('operator on a real API server', () => {
     const flagged = (await client.list<KubeObject & { reason?: string; message?: string }>(EVENTS, NS, { fieldSelector: 'involvedObject.name=files' })).items.filter(
       (e) => e.reason === 'SuspiciousToolDefinition',
     );
-    expect(flagged.map((e) => e.message)).toEqual([expect.stringContaining('run_backup (exfiltration-target)')]);
+    expect(flagged.map((e) => e.message)).toEqual([expect.stringContaining('run_backup (exfiltration)')]);
 
     // The authz service in cluster mode sees the drift the operator recorded and blocks the tool.
     const watcher = await watchClusterManifests(cluster.kubeconfigPath, () => undefined, () => undefined, { debounceMs: 20 });
@@ -282,6 +293,29 @@ describe('operator on a real API server', () => {
     expect(table.rows[0]?.cells[col('Drifted')]).toBe(1);
   });
 
+  it('lets agents reach only the Envoy listener, and the operator the upstream port, through an owned NetworkPolicy', async () => {
+    const np = await eventually('the NetworkPolicy', () => client.getOrUndefined<KubeObject & { spec: Record<string, unknown> }>(NETWORK_POLICIES, NS, 'files-mcp-warden'));
+    const server = await client.get<WithStatus>(MCPSERVERS, NS, 'files');
+    expect(np.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'MCPServer', name: 'files', uid: server.metadata?.uid, controller: true })]);
+    expect(np.spec).toEqual({
+      podSelector: { matchLabels: { app: 'files-mcp' } },
+      policyTypes: ['Ingress'],
+      ingress: [
+        { ports: [{ protocol: 'TCP', port: 15080 }] },
+        {
+          from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'mcp-warden' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'mcp-warden-operator' } } }],
+          ports: [{ protocol: 'TCP', port: mcp.port }],
+        },
+      ],
+    });
+    // Widened by hand: the operator puts it back.
+    await client.mergePatch(NETWORK_POLICIES, NS, 'files-mcp-warden', { spec: { ingress: [{}] } });
+    await eventually('the NetworkPolicy restored', async () => {
+      const live = await client.get<KubeObject & { spec: { ingress: unknown[] } }>(NETWORK_POLICIES, NS, 'files-mcp-warden');
+      return live.spec.ingress.length === 2 && JSON.stringify(live.spec.ingress[0]) !== '{}' ? true : undefined;
+    });
+  });
+
   it('converges after a restart without writing anything', async () => {
     // Let discovery settle on the drifted state, then snapshot what is stored.
     await new Promise((r) => setTimeout(r, 2500));
@@ -290,6 +324,7 @@ describe('operator on a real API server', () => {
         client.get(MCPSERVERS, NS, 'files'),
         client.get(MCPPOLICIES, NS, 'files-strict'),
         client.get(CONFIGMAPS, NS, 'files-mcp-warden-envoy'),
+        client.get(NETWORK_POLICIES, NS, 'files-mcp-warden'),
         client.get(PODS, NS, 'files-0'),
       ]).then((objs) => objs.map((o) => `${o.kind ?? ''}:${o.metadata?.resourceVersion ?? ''}`));
     const eventCount = async (): Promise<number> => (await client.list(EVENTS, NS)).items.length;
@@ -319,5 +354,31 @@ describe('operator on a real API server', () => {
     });
     expect(server.status?.driftedTools).toBe(0);
     expect(condition(server, 'Drifted')).toMatchObject({ status: 'False', reason: 'NoDrift' });
+  });
+
+  it('reports a pod selected by two MCPServers on both, with an Event', async () => {
+    await client.create(MCPSERVERS, NS, {
+      metadata: { name: 'files-shadow', namespace: NS },
+      spec: { selector: { matchLabels: { app: 'files-mcp' } }, upstream: { port: mcp.port, path: '/mcp' }, discovery: { enabled: false } },
+    });
+    for (const [name, other] of [['files', 'files-shadow'], ['files-shadow', 'files']] as const) {
+      const s = await eventually(`SelectorOverlap on ${name}`, async () => {
+        const live = await client.get<WithStatus>(MCPSERVERS, NS, name);
+        return condition(live, 'SelectorOverlap')?.status === 'True' ? live : undefined;
+      });
+      expect(condition(s, 'SelectorOverlap')).toMatchObject({
+        reason: 'PodsSelectedTwice',
+        message: expect.stringContaining(`pod(s) files-0 also selected by MCPServer ${other}; such a pod gets the sidecar of demo/files only`),
+      });
+      await eventually(`the SelectorOverlap event on ${name}`, async () => {
+        const list = await client.list<KubeObject & { reason?: string }>(EVENTS, NS, { fieldSelector: `involvedObject.name=${name}` });
+        return list.items.some((e) => e.reason === 'SelectorOverlap') ? true : undefined;
+      });
+    }
+    await client.delete(MCPSERVERS, NS, 'files-shadow');
+    await eventually('the overlap cleared', async () => {
+      const live = await client.get<WithStatus>(MCPSERVERS, NS, 'files');
+      return condition(live, 'SelectorOverlap')?.status === 'False' ? true : undefined;
+    });
   });
 });

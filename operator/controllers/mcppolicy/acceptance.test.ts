@@ -37,3 +37,28 @@ describe('policyVerdict', () => {
     expect(cond(policyVerdict(mine, [server('files'), server('other')], [mine, elsewhere], 1), 'Conflicted')).toMatchObject({ status: 'False', reason: 'NoConflicts' });
   });
 });
+
+describe('policyVerdict, informational conflicts', () => {
+  it('reports an explicit Allow that another policy denies through tools.default: Deny, from both sides', () => {
+    const strict = policy('strict', ['files'], [{ name: 'read_file', action: 'Allow' }]);
+    const open = { ...policy('open', ['files'], [{ name: 'run_backup', action: 'Allow' }]) };
+    open.spec = { ...open.spec, tools: { default: 'Allow', rules: open.spec.tools.rules } };
+    const here = cond(policyVerdict(strict, [server('files')], [strict, open], 1), 'Conflicted');
+    expect(here).toMatchObject({ status: 'True', reason: 'ConflictingDefaults' });
+    expect(here?.message).toContain('run_backup on demo/files allowed by MCPPolicy open are denied here by tools.default: Deny; deny-overrides decides');
+    const there = cond(policyVerdict(open, [server('files')], [strict, open], 1), 'Conflicted');
+    expect(there?.message).toContain('run_backup on demo/files allowed here are denied by tools.default: Deny of MCPPolicy strict');
+    // A tool both name is not a default conflict; neither is a default Allow.
+    const agreeing = policy('agreeing', ['files'], [{ name: 'read_file', action: 'Allow' }]);
+    expect(cond(policyVerdict(strict, [server('files')], [strict, agreeing], 1), 'Conflicted')).toMatchObject({ status: 'False', reason: 'NoConflicts' });
+  });
+
+  it('reports Enforce and Audit policies on one server', () => {
+    const enforce = policy('enforce', ['files']);
+    const audit = policy('audit', ['files']);
+    audit.spec = { ...audit.spec, mode: enforce.spec.mode === 'Enforce' ? 'Audit' : 'Enforce' };
+    const c = cond(policyVerdict(enforce, [server('files')], [enforce, audit], 1), 'Conflicted');
+    expect(c).toMatchObject({ status: 'True', reason: 'MixedModes' });
+    expect(c?.message).toContain('deny-overrides decides');
+  });
+});

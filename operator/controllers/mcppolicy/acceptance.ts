@@ -7,8 +7,11 @@
  *   targetRef names an existing MCPServer), else True/Accepted.
  * - ResolvedRefs: False/TargetNotFound names every targetRef without a server.
  * - Conflicted: True when another policy on the same server pins the same tool to another
- *   digest (ConflictingPins) or allows a tool this one denies (ConflictingActions). Both
- *   still apply, deny-overrides: a call must pass every policy.
+ *   digest (ConflictingPins), allows a tool this one denies (ConflictingActions), allows
+ *   explicitly a tool one of the two denies only through `tools.default: Deny`
+ *   (ConflictingDefaults), or runs in the other mode (MixedModes). All are informational:
+ *   every policy still applies and deny-overrides decides (a call must pass every Enforce
+ *   policy; Audit policies only record what they would deny).
  */
 import type { MCPPolicy, MCPServer } from '../../../authz/api/types.js';
 import type { FieldError } from '../../../authz/api/validate.js';
@@ -48,6 +51,21 @@ function conflicts(policy: MCPPolicy, server: MCPServer, others: readonly MCPPol
       } else if (rule.action !== theirs.action) {
         found.push({ reason: 'ConflictingActions', message: `tool ${rule.name} on ${serverKey} is ${rule.action === 'Allow' ? 'allowed' : 'denied'} here and ${theirs.action === 'Allow' ? 'allowed' : 'denied'} by MCPPolicy ${other.metadata.name}; Deny wins` });
       }
+    }
+    const defaultDenied = (denier: MCPPolicy, allower: MCPPolicy): string[] =>
+      denier.spec.tools.default === 'Deny'
+        ? allower.spec.tools.rules.filter((r) => r.action === 'Allow' && !denier.spec.tools.rules.some((d) => d.name === r.name)).map((r) => r.name)
+        : [];
+    const deniedHere = defaultDenied(policy, other);
+    if (deniedHere.length > 0) {
+      found.push({ reason: 'ConflictingDefaults', message: `tool(s) ${deniedHere.join(', ')} on ${serverKey} allowed by MCPPolicy ${other.metadata.name} are denied here by tools.default: Deny; deny-overrides decides: denied` });
+    }
+    const deniedThere = defaultDenied(other, policy);
+    if (deniedThere.length > 0) {
+      found.push({ reason: 'ConflictingDefaults', message: `tool(s) ${deniedThere.join(', ')} on ${serverKey} allowed here are denied by tools.default: Deny of MCPPolicy ${other.metadata.name}; deny-overrides decides: denied` });
+    }
+    if (other.spec.mode !== policy.spec.mode) {
+      found.push({ reason: 'MixedModes', message: `${serverKey} has this policy in ${policy.spec.mode} mode and MCPPolicy ${other.metadata.name} in ${other.spec.mode} mode; deny-overrides decides: denials of the Enforce policy block calls, denials of the Audit policy are only recorded` });
     }
   }
   return found;

@@ -19,7 +19,7 @@ import type { EventRecorder } from '../../runtime/events.js';
 import type { Informer } from '../../runtime/informer.js';
 import { splitKey, type KubeClient, type KubeObject } from '../../runtime/kube-client.js';
 import type { Logger } from '../../runtime/logger.js';
-import { CONFIGMAPS, MCPSERVERS } from '../../runtime/resources.js';
+import { CONFIGMAPS, MCPSERVERS, NETWORK_POLICIES } from '../../runtime/resources.js';
 import type { ListedTools } from '../../discovery/list-tools.js';
 import { hasSidecar, type PodLike } from '../../webhook/sidecar.js';
 import { selectorMatches } from '../label-selector.js';
@@ -27,6 +27,8 @@ import { policyTargets } from '../policy-targets.js';
 import { serverConditions, type DiscoveryOutcome } from './conditions.js';
 import { desiredEnvoyConfigMap, envoyConfigMapName } from './envoy-configmap.js';
 import { toolStates, type LiveTool } from './tool-states.js';
+import { desiredNetworkPolicy, networkPolicyName } from './network-policy.js';
+import { overlapCondition } from './overlap.js';
 
 /** How soon a failed discovery is tried again (the interval applies after success). */
 const DISCOVERY_RETRY_MS = 30_000;
@@ -38,6 +40,10 @@ export interface MCPServerReconcilerDeps {
   pods: Informer<KubeObject>;
   /** ConfigMaps labelled managed-by mcp-warden: to skip applies that would change nothing. */
   configMaps: Informer<KubeObject>;
+  /** NetworkPolicies labelled managed-by mcp-warden; absent: the operator writes none. */
+  networkPolicies?: Informer<KubeObject>;
+  /** Where the operator's pods run (the discovery peer in the NetworkPolicy). */
+  operatorNamespace: string;
   events: EventRecorder;
   logger: Logger;
   authzAddress: HostPort;
@@ -59,12 +65,26 @@ type PodObject = KubeObject &
     status?: { phase?: string; podIP?: string; conditions?: Array<{ type: string; status: string }> };
   };
 
-function configMapCurrent(live: KubeObject | undefined, desired: KubeObject): boolean {
+/** Whether the cached object already holds what we would apply (owner, labels, `field`). */
+function ownedCurrent(live: KubeObject | undefined, desired: KubeObject, field: 'data' | 'spec'): boolean {
   if (live === undefined) return false;
   const owner = desired.metadata?.ownerReferences?.[0];
   const owned = (live.metadata?.ownerReferences ?? []).some((r) => r.uid === owner?.uid && r.controller === true);
   const labelled = Object.entries(desired.metadata?.labels ?? {}).every(([k, v]) => live.metadata?.labels?.[k] === v);
-  return owned && labelled && canonicalize(live.data ?? {}) === canonicalize(desired.data);
+  return owned && labelled && canonicalize(pick(live[field], desired[field]) ?? {}) === canonicalize(desired[field]);
+}
+
+/** `live` reduced to the keys `desired` states (the API server adds defaults we do not own). */
+function pick(live: unknown, desired: unknown): unknown {
+  if (Array.isArray(desired) && Array.isArray(live)) return live.map((v: unknown, i) => pick(v, desired[i]));
+  if (typeof desired === 'object' && desired !== null && typeof live === 'object' && live !== null) {
+    return Object.fromEntries(Object.keys(desired).map((k) => [k, pick((live as Record<string, unknown>)[k], (desired as Record<string, unknown>)[k])]));
+  }
+  return live;
+}
+
+function selects(selector: MCPServer['spec']['selector']): boolean {
+  return Object.keys(selector?.matchLabels ?? {}).length > 0 || (selector?.matchExpressions?.length ?? 0) > 0;
 }
 
 function readyEndpoint(server: MCPServer, pods: PodObject[]): { url: string; pod: string } | { reason: string } {
@@ -151,8 +171,18 @@ export function makeMCPServerReconciler(deps: MCPServerReconcilerDeps): (key: st
       .filter((p) => policyTargets(p, server));
 
     const configMap = desiredEnvoyConfigMap(server, raw, policies, deps.authzAddress);
-    if (!configMapCurrent(deps.configMaps.get(namespace, envoyConfigMapName(name)), configMap)) {
+    if (!ownedCurrent(deps.configMaps.get(namespace, envoyConfigMapName(name)), configMap, 'data')) {
       await deps.client.apply(CONFIGMAPS, configMap);
+    }
+    if (deps.networkPolicies !== undefined) {
+      const existing = deps.networkPolicies.get(namespace, networkPolicyName(name));
+      // An empty podSelector would select every pod in the namespace: no policy then.
+      if (!selects(server.spec.selector)) {
+        if (existing !== undefined) await deps.client.delete(NETWORK_POLICIES, namespace, networkPolicyName(name));
+      } else {
+        const policy = desiredNetworkPolicy(server, raw, deps.operatorNamespace);
+        if (!ownedCurrent(existing, policy, 'spec')) await deps.client.apply(NETWORK_POLICIES, policy);
+      }
     }
 
     const selected = (deps.pods.list(namespace) as PodObject[]).filter((p) => selectorMatches(server.spec.selector, p.metadata?.labels));
@@ -160,16 +190,27 @@ export function makeMCPServerReconciler(deps: MCPServerReconcilerDeps): (key: st
     const discovery = await discover(key, server, generation, selected);
     const live = discovery.live ?? previousStatus.tools?.map((t) => ({ name: t.name, digest: t.digest, ...(t.findings ? { findings: t.findings } : {}) }));
     const tools = live !== undefined ? toolStates(live, policies) : [];
+    const otherServers = deps.servers
+      .list(namespace)
+      .filter((s) => s.metadata?.name !== name)
+      .flatMap((s) => {
+        const r = validateMCPServer(s);
+        return r.ok ? [r.resource] : [];
+      });
+    const overlap = overlapCondition(server, selected, otherServers, generation);
     const conditions = setConditions(
       previousStatus.conditions,
-      serverConditions({
-        generation,
-        configMapName: envoyConfigMapName(name),
-        selectedPods: podNames(selected),
-        injectedPods: podNames(selected.filter((p) => hasSidecar(p))),
-        discovery: discovery.outcome,
-        tools,
-      }),
+      [
+        ...serverConditions({
+          generation,
+          configMapName: envoyConfigMapName(name),
+          selectedPods: podNames(selected),
+          injectedPods: podNames(selected.filter((p) => hasSidecar(p))),
+          discovery: discovery.outcome,
+          tools,
+        }),
+        overlap,
+      ],
       now(),
     );
     const driftedTools = tools.filter((t) => t.state === 'Drifted').length;
@@ -189,6 +230,9 @@ export function makeMCPServerReconciler(deps: MCPServerReconcilerDeps): (key: st
     }
     if (transitioned(previousStatus.conditions, conditions, 'Discovered', 'False') && discovery.outcome.kind === 'failed') {
       await deps.events.record(raw, 'Warning', 'DiscoveryFailed', `listing tools at ${discovery.outcome.endpoint} failed: ${discovery.outcome.error}`);
+    }
+    if (transitioned(previousStatus.conditions, conditions, 'SelectorOverlap', 'True')) {
+      await deps.events.record(raw, 'Warning', 'SelectorOverlap', overlap.message);
     }
     if (transitioned(previousStatus.conditions, conditions, 'Ready', 'True')) {
       await deps.events.record(raw, 'Normal', 'Ready', 'sidecar configured, pods injected, tools discovered');
