@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { evaluate } from '@marcbachmann/cel-js';
+import { isIP } from 'node:net';
+import { Environment } from '@marcbachmann/cel-js';
 import { describe, expect, it } from 'vitest';
 import { generateCrds } from '../../scripts/gen-crds.js';
 import {
@@ -14,6 +15,19 @@ import {
   type SchemaNode,
 } from './schema.js';
 import { CEL_EQUIVALENTS } from './validate.js';
+
+/**
+ * CEL as the API server runs it for CRDs: with the Kubernetes IP and CIDR libraries
+ * (isIP, isCIDR; approximated here with node:net, the real ones are exercised in test/operator).
+ */
+const cel = new Environment({ unlistedVariablesAreDyn: true })
+  .registerFunction('isIP(string): bool', (value: string) => isIP(value) !== 0)
+  .registerFunction('isCIDR(string): bool', (value: string) => {
+    const [address = '', prefix, ...rest] = value.split('/');
+    const family = isIP(address);
+    return family !== 0 && rest.length === 0 && prefix !== undefined && /^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  });
+const evaluate = (expression: string, context: Record<string, unknown>): unknown => cel.evaluate(expression, context);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const ROOTS: Record<string, SchemaNode> = {
@@ -115,6 +129,24 @@ describe('CEL rules and their TypeScript equivalents', () => {
       holds: [{ detector: 'burst', factor: 2, action: 'Warn' }, { detector: 'rate', threshold: 1, window: '1s', action: 'Warn' }],
       fails: [{ detector: 'rate', threshold: 1, action: 'Warn' }, { detector: 'loop', window: '1s', action: 'Warn' }],
     },
+    'trustedProxies entries must be IPv4 or IPv6 addresses or CIDRs such as 10.0.0.0/8 or fd00::/8': {
+      holds: [{ trustedProxies: ['10.0.0.0/8', '192.168.1.7', 'fd00::/8', '::1'] }, { trustedProxies: [] }, {}],
+      fails: [{ trustedProxies: ['999.1.1.1/99'] }, { trustedProxies: ['10.0.0.0/33'] }, { trustedProxies: ['10.0.0.0/8', 'fd00::/129'] }, { trustedProxies: ['1.2.3'] }],
+    },
+    'definition needs inputSchema: the schema arguments are validated against': {
+      holds: [{ name: 'a' }, { name: 'a', definition: { inputSchema: { type: 'object' } } }],
+      fails: [{ name: 'a', definition: { description: 'x' } }],
+    },
+    'retryAfter must be at least 1s (Retry-After is sent in whole seconds)': {
+      holds: [{ retryAfter: '1s' }, { retryAfter: '1500ms' }, { retryAfter: '30s' }, {}],
+      fails: [{ retryAfter: '0s' }, { retryAfter: '999ms' }],
+    },
+    ...Object.fromEntries(
+      ['interval', 'window', 'maxLifetime', 'idleTimeout', 'duration'].map((name) => [
+        `${name} must be longer than zero`,
+        { holds: [{ [name]: '1ms' }, { [name]: '1h30m' }, {}], fails: [{ [name]: '0s' }, { [name]: '0h0m' }] },
+      ]),
+    ),
     'idleTimeout must not be longer than maxLifetime': {
       holds: [{ idleTimeout: '2h', maxLifetime: '24h' }, { idleTimeout: '90m', maxLifetime: '1h30m' }, {}],
       fails: [{ idleTimeout: '25h', maxLifetime: '24h' }, { idleTimeout: '1s', maxLifetime: '999ms' }],

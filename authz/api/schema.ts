@@ -120,6 +120,11 @@ function duration(description: string, defaultValue?: string): SchemaNode {
   });
 }
 
+/** CEL: a duration field of this object, when set, is longer than zero (`0s` would disable or divide by zero). */
+function positive(name: string): CelRule {
+  return { rule: `!has(self.${name}) || duration(self.${name}) > duration('0s')`, message: `${name} must be longer than zero`, fieldPath: `.${name}` };
+}
+
 function enumField<T extends string>(
   values: readonly T[],
   description: string,
@@ -208,7 +213,7 @@ const toolDefinitionSchema: SchemaNode = object(
       maxLength: 65536,
     }),
     inputSchema: freeForm(
-      'JSON Schema of the tool arguments (type object). Arguments are validated against it; unknown properties and missing required ones are rejected.',
+      'JSON Schema of the tool arguments (type object). Arguments are validated against it; unknown properties and missing required ones are rejected. Required in a pinned definition. That it is type object and valid JSON Schema is checked by the authz service, not the API server (CEL cannot read free-form fields): a policy that fails it makes its servers deny every request (rule policy-invalid).',
     ),
     outputSchema: freeForm('JSON Schema of the structured tool result, as listed by the server.'),
     annotations: freeForm('Tool annotations (readOnlyHint, destructiveHint, …), as listed by the server.'),
@@ -267,7 +272,7 @@ export const mcpServerSpecSchema: SchemaNode = object(
     ),
     trustedProxies: stringList(
       'CIDRs of proxies in front of Envoy whose X-Forwarded-For entry is believed when finding the client address; all other hops are ignored.',
-      { default: [], items: { type: 'string', description: 'An IPv4 or IPv6 CIDR, e.g. 10.0.0.0/8.', pattern: CIDR_PATTERN, maxLength: 64 } },
+      { default: [], items: { type: 'string', description: 'An IPv4 or IPv6 address or CIDR, e.g. 10.0.0.0/8.', pattern: CIDR_PATTERN, maxLength: 64 } },
     ),
     auth: object('Optional authentication Envoy performs before the authz service sees a request.', {
       jwt: object(
@@ -283,10 +288,10 @@ export const mcpServerSpecSchema: SchemaNode = object(
     discovery: object(
       'The operator connects to the server as an MCP client, lists its tools and records their digests and scan findings in status.tools.',
       {
-        interval: duration('How often tools are listed again.', '10m'),
+        interval: duration('How often tools are listed again. Longer than zero.', '10m'),
         enabled: field({ type: 'boolean', description: 'Whether discovery runs.', default: true }),
       },
-      { default: {} },
+      { default: {}, 'x-kubernetes-validations': [positive('interval')] },
     ),
   },
   {
@@ -296,6 +301,12 @@ export const mcpServerSpecSchema: SchemaNode = object(
         rule: '!has(self.listener) || !has(self.listener.port) || self.listener.port != self.upstream.port',
         message: 'listener.port must differ from upstream.port: Envoy and the MCP server share the pod network',
         fieldPath: '.listener.port',
+      },
+      {
+        // isIP/isCIDR: the Kubernetes IP and CIDR CEL libraries (API server 1.31 and later).
+        rule: '!has(self.trustedProxies) || self.trustedProxies.all(p, isIP(p) || isCIDR(p))',
+        message: 'trustedProxies entries must be IPv4 or IPv6 addresses or CIDRs such as 10.0.0.0/8 or fd00::/8',
+        fieldPath: '.trustedProxies',
       },
     ],
   },
@@ -406,7 +417,7 @@ const toolRuleSchema: SchemaNode = object(
     action: enumField(TOOL_ACTIONS, 'Whether calls to the tool are allowed (subject to the checks below) or denied.', 'Allow'),
     definition: toolDefinitionSchema,
     digest: str(
-      'Pin by digest alone (sha256:<64 hex>); the schema then comes from discovery. When definition is also set, the digest must be the definition digest.',
+      'Pin by digest alone (sha256:<64 hex>); the schema then comes from discovery. When definition is also set, the digest must be the definition digest; the API server cannot check that (CEL cannot compute the digest), the authz service does: a mismatch makes the servers of the policy deny every request (rule policy-invalid).',
       { pattern: DIGEST_PATTERN },
     ),
     arguments: field({
@@ -417,7 +428,7 @@ const toolRuleSchema: SchemaNode = object(
       additionalProperties: argumentRuleSchema,
     }),
     when: str(
-      'CEL expression over {principal, claims, tool, args, source}; the call is allowed only when it is true. E.g. claims.groups.exists(g, g == "analysts").',
+      'CEL expression over {principal, claims, tool, args, source}; the call is allowed only when it is true. E.g. claims.groups.exists(g, g == "analysts"). The API server does not compile it; the authz service does, and a policy whose expression does not compile makes its servers deny every request (rule policy-invalid).',
       { maxLength: 4096 },
     ),
     principals: stringList('Principals allowed to call the tool: exact, or with a trailing * as a prefix glob. Empty allows anyone.'),
@@ -429,6 +440,11 @@ const toolRuleSchema: SchemaNode = object(
         rule: '!has(self.definition) || !has(self.definition.name) || self.definition.name == self.name',
         message: 'definition.name must equal the rule name (or be omitted)',
         fieldPath: '.definition.name',
+      },
+      {
+        rule: '!has(self.definition) || has(self.definition.inputSchema)',
+        message: 'definition needs inputSchema: the schema arguments are validated against',
+        fieldPath: '.definition.inputSchema',
       },
     ],
   },
@@ -442,7 +458,7 @@ const behaviorRuleSchema: SchemaNode = object(
       'rate: calls per window; loop: the same tool with near-identical arguments; enumeration: sequential values of an argument; burst: a jump of factor over the calm baseline; bulkAccess: distinct values of one argument.',
     ),
     threshold: int('How many events within window trip the detector (all detectors but burst).', { minimum: 1 }),
-    window: duration('Sliding window the threshold counts over (all detectors but burst).'),
+    window: duration('Sliding window the threshold counts over (all detectors but burst). Longer than zero.'),
     factor: field({
       type: 'number',
       description: 'burst: how many times the calm baseline rate counts as a burst.',
@@ -473,6 +489,7 @@ const behaviorRuleSchema: SchemaNode = object(
         message: 'detectors other than burst need threshold and window',
         fieldPath: '.threshold',
       },
+      positive('window'),
     ],
   },
 );
@@ -588,7 +605,7 @@ export const mcpPolicySpecSchema: SchemaNode = object(
           { default: {} },
         ),
         onMismatch: enumField(['Deny', 'Suspend'], 'What a binding mismatch does.', 'Deny'),
-        maxLifetime: duration('Longest a session may live.', '24h'),
+        maxLifetime: duration('Longest a session may live. Longer than zero.', '24h'),
         idleTimeout: duration('Longest a session may stay unused. At most maxLifetime.', '2h'),
         requestIds: object(
           'JSON-RPC id checks within a session.',
@@ -633,6 +650,8 @@ export const mcpPolicySpecSchema: SchemaNode = object(
             message: 'idleTimeout must not be longer than maxLifetime',
             fieldPath: '.idleTimeout',
           },
+          positive('maxLifetime'),
+          positive('idleTimeout'),
         ],
       },
     ),
@@ -648,13 +667,22 @@ export const mcpPolicySpecSchema: SchemaNode = object(
       {
         throttle: object(
           'Throttle answers 429.',
-          { retryAfter: duration('Retry-After sent with a throttled answer.', '30s') },
-          { default: {} },
+          { retryAfter: duration('Retry-After sent with a throttled answer. At least 1s (it is sent in whole seconds).', '30s') },
+          {
+            default: {},
+            'x-kubernetes-validations': [
+              {
+                rule: "!has(self.retryAfter) || duration(self.retryAfter) >= duration('1s')",
+                message: 'retryAfter must be at least 1s (Retry-After is sent in whole seconds)',
+                fieldPath: '.retryAfter',
+              },
+            ],
+          },
         ),
         suspend: object(
           'Suspend refuses every request of the session.',
-          { duration: duration('How long a suspension lasts.', '15m') },
-          { default: {} },
+          { duration: duration('How long a suspension lasts. Longer than zero.', '15m') },
+          { default: {}, 'x-kubernetes-validations': [positive('duration')] },
         ),
       },
       { default: {} },

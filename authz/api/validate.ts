@@ -91,10 +91,10 @@ function validateKind(kind: ResourceKind, doc: unknown): ValidationResult<Warden
   if (!check(copy)) return fail((check.errors ?? []).map((e) => schemaError(e, copy)));
   const resource = copy as WardenResource;
   if (resource.kind === 'MCPPolicy') applyDerivedDefaults(resource.spec);
-  const errors = [
-    ...structuralRuleErrors(resource, kind),
-    ...(resource.kind === 'MCPServer' ? serverErrors(resource) : policyErrors(resource.spec)),
-  ];
+  const specific = resource.kind === 'MCPServer' ? serverErrors(resource) : policyErrors(resource.spec);
+  // A CEL equivalent and a check in code may flag the same field; the code's message says more.
+  const covered = (path: string): boolean => specific.some((e) => e.path === path || e.path.startsWith(`${path}[`) || e.path.startsWith(`${path}.`));
+  const errors = [...structuralRuleErrors(resource, kind).filter((e) => !covered(e.path)), ...specific];
   return errors.length > 0 ? fail(errors) : { ok: true, resource };
 }
 
@@ -128,6 +128,16 @@ export const CEL_EQUIVALENTS: Readonly<Record<string, (self: Node) => boolean>> 
     typeof self.idleTimeout !== 'string' ||
     typeof self.maxLifetime !== 'string' ||
     (parseDurationMs(self.idleTimeout) ?? 0) <= (parseDurationMs(self.maxLifetime) ?? 0),
+  'trustedProxies entries must be IPv4 or IPv6 addresses or CIDRs such as 10.0.0.0/8 or fd00::/8': (self) =>
+    !Array.isArray(self.trustedProxies) || self.trustedProxies.every((p) => typeof p === 'string' && cidrProblem(p) === undefined),
+  'definition needs inputSchema: the schema arguments are validated against': (self) => !isRecord(self.definition) || self.definition.inputSchema !== undefined,
+  'retryAfter must be at least 1s (Retry-After is sent in whole seconds)': (self) => typeof self.retryAfter !== 'string' || (parseDurationMs(self.retryAfter) ?? 1000) >= 1000,
+  ...Object.fromEntries(
+    ['interval', 'window', 'maxLifetime', 'idleTimeout', 'duration'].map((name) => [
+      `${name} must be longer than zero`,
+      (self: Node): boolean => typeof self[name] !== 'string' || parseDurationMs(self[name]) !== 0,
+    ]),
+  ),
 };
 
 /** Walks data and schema together: CEL equivalents and list-map key uniqueness. */

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeApiError, KubeClient, loadKubeConfig, type KubeObject } from '../../operator/runtime/kube-client.js';
 import { CUSTOM_RESOURCE_DEFINITIONS, MCPPOLICIES, MCPSERVERS, NAMESPACES, resourcePath } from '../../operator/runtime/resources.js';
+import { validateResource } from '../../authz/api/validate.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 import { installCrds, readManifests } from './crd-install.js';
 
@@ -166,11 +167,82 @@ describe('CRDs on a real API server', () => {
       /spec\.behavior\[0\]\.factor: Invalid value: .*detector burst needs factor/,
     ],
     ['a policy without targetRefs', policy('no-targets', { mode: 'Audit' }), /spec\.targetRefs: Required value/],
+    // Parity with validate.ts: what a manifest file is refused for, the API server refuses too.
+    [
+      'a zero Retry-After',
+      policy('zero-retry', { targetRefs: [{ name: 'files' }], actions: { throttle: { retryAfter: '0s' } } }),
+      /spec\.actions\.throttle\.retryAfter: Invalid value: .*retryAfter must be at least 1s/,
+    ],
+    [
+      'a sub-second Retry-After',
+      policy('short-retry', { targetRefs: [{ name: 'files' }], actions: { throttle: { retryAfter: '500ms' } } }),
+      /spec\.actions\.throttle\.retryAfter: Invalid value: .*retryAfter must be at least 1s/,
+    ],
+    [
+      'a zero behaviour window',
+      policy('zero-window', { targetRefs: [{ name: 'files' }], behavior: [{ detector: 'rate', threshold: 5, window: '0s', action: 'Warn' }] }),
+      /spec\.behavior\[0\]\.window: Invalid value: .*window must be longer than zero/,
+    ],
+    [
+      'a zero session lifetime',
+      policy('zero-lifetime', { targetRefs: [{ name: 'files' }], session: { maxLifetime: '0s', idleTimeout: '0s' } }),
+      /spec\.session\.maxLifetime: Invalid value: .*maxLifetime must be longer than zero/,
+    ],
+    [
+      'a zero idle timeout',
+      policy('zero-idle', { targetRefs: [{ name: 'files' }], session: { idleTimeout: '0m' } }),
+      /spec\.session\.idleTimeout: Invalid value: .*idleTimeout must be longer than zero/,
+    ],
+    [
+      'a zero suspension',
+      policy('zero-suspend', { targetRefs: [{ name: 'files' }], actions: { suspend: { duration: '0s' } } }),
+      /spec\.actions\.suspend\.duration: Invalid value: .*duration must be longer than zero/,
+    ],
+    [
+      'a zero discovery interval',
+      server('zero-interval', { selector: { matchLabels: { app: 'x' } }, upstream: { port: 8080 }, discovery: { interval: '0s' } }),
+      /spec\.discovery\.interval: Invalid value: .*interval must be longer than zero/,
+    ],
+    [
+      'a trusted proxy that is not an address (999.1.1.1/99)',
+      server('bad-proxy', { selector: { matchLabels: { app: 'x' } }, upstream: { port: 8080 }, trustedProxies: ['10.0.0.0/8', '999.1.1.1/99'] }),
+      /spec\.trustedProxies: Invalid value: .*trustedProxies entries must be IPv4 or IPv6 addresses or CIDRs/,
+    ],
+    [
+      'a trusted proxy with an IPv6 prefix beyond 128',
+      server('bad-proxy6', { selector: { matchLabels: { app: 'x' } }, upstream: { port: 8080 }, trustedProxies: ['fd00::/129'] }),
+      /spec\.trustedProxies: Invalid value: .*trustedProxies entries must be IPv4 or IPv6 addresses or CIDRs/,
+    ],
+    [
+      'a pinned definition without inputSchema',
+      policy('no-input-schema', { targetRefs: [{ name: 'files' }], tools: { rules: [{ name: 'read_file', definition: { description: 'Reads a file.' } }] } }),
+      /spec\.tools\.rules\[0\]\.definition\.inputSchema: Invalid value: .*definition needs inputSchema/,
+    ],
   ])('rejects %s with a message naming the field', async (_what, doc, message) => {
     const { stored, error } = await create(client, doc);
     expect(stored).toBeUndefined();
     expect(error?.status).toBe(422);
     expect(error?.message).toMatch(message);
+    // The file loader refuses the same document.
+    expect(validateResource(doc).ok).toBe(false);
+  });
+
+  it('accepts the boundary values next to the ones it refuses (both there and in files)', async () => {
+    const docs = [
+      policy('edge-durations', {
+        targetRefs: [{ name: 'files' }],
+        actions: { throttle: { retryAfter: '1s' }, suspend: { duration: '1ms' } },
+        session: { maxLifetime: '1h30m', idleTimeout: '90m' },
+        behavior: [{ detector: 'rate', threshold: 5, window: '250ms', action: 'Warn' }],
+        tools: { rules: [{ name: 'read_file', definition: { description: 'Reads.', inputSchema: { type: 'object' } } }] },
+      }),
+      server('edge-proxies', { selector: { matchLabels: { app: 'x' } }, upstream: { port: 8080 }, trustedProxies: ['10.0.0.0/8', '192.168.1.7', 'fd00::/8', '::1', '0.0.0.0/0'], discovery: { interval: '1s' } }),
+    ];
+    for (const doc of docs) {
+      const { error } = await create(client, doc);
+      expect(error?.message, doc.metadata?.name).toBeUndefined();
+      expect(validateResource(doc).ok, doc.metadata?.name).toBe(true);
+    }
   });
 
   it('describes every field, as kubectl explain shows it', async () => {
