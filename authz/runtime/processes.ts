@@ -1,5 +1,5 @@
 /**
- * Real processes for tests and `mcp-warden demo`: spawn, wait until a port answers, stop.
+ * Real processes for `mcp-warden demo` and the tests: spawn, wait until a port answers, stop.
  * Every child runs in its own process group so stopping it also stops what it started
  * (a shell's children, npm's node). Nothing is orphaned: groups are killed when stopped, when
  * this process exits or is signalled, and — if this process dies without running any code

@@ -1,8 +1,9 @@
 /**
  * `mcp-warden demo` as a person runs it: it prints the protected endpoint and a command
- * that, pasted into a shell, shows an attack being blocked; an MCP client gets through
- * with benign calls (examples/demo.yaml's pins match the sample server); Ctrl-C stops every
- * process it started, and even a SIGKILLed demo leaves no Envoy behind.
+ * that, pasted into a shell, shows an attack being blocked, on a stdout free of log lines;
+ * without --config it runs the shipped examples/demo.yaml (pins match the sample server, so
+ * benign calls pass; its enumeration rule suspends a session walking user ids); Ctrl-C stops
+ * every process it started, and even a SIGKILLed demo leaves no Envoy behind.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { envoyForTests } from '../support/envoy.js';
 import { freePort, nodeModuleCommand, spawnManaged, waitForPortClosed, type ManagedProcess } from '../support/processes.js';
-import { connect } from './stack.js';
+import { connect, expectDenied, surfacedDenial } from './stack.js';
 
 const envoy = envoyForTests();
 const CLI = fileURLToPath(new URL('../../cli.ts', import.meta.url));
@@ -25,16 +26,31 @@ function alive(pid: number): boolean {
   }
 }
 
-async function startDemo(port: number): Promise<{ demo: ManagedProcess; envoyPid: number; samplePid: number; attack: string; endpoint: string }> {
-  const { command, args } = nodeModuleCommand(CLI, ['demo', '--listen', `127.0.0.1:${port}`, '--config', EXAMPLES]);
+interface StartedDemo {
+  demo: ManagedProcess;
+  envoyPid: number;
+  samplePid: number;
+  attack: string;
+  endpoint: string;
+  /** What the demo wrote on stdout alone, and on stderr alone. */
+  stdout(): string;
+  stderr(): string;
+}
+
+async function startDemo(port: number, extraArgs: readonly string[] = []): Promise<StartedDemo> {
+  const { command, args } = nodeModuleCommand(CLI, ['demo', '--listen', `127.0.0.1:${port}`, ...extraArgs]);
   const demo = spawnManaged('demo', command, args);
+  let stdout = '';
+  let stderr = '';
+  demo.child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+  demo.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
   await demo.waitForLine(/^Press Ctrl-C to stop\./, 90_000);
   const output = demo.output();
   const endpoint = /^protected endpoint: .*$/m.exec(output)?.[0] ?? '';
   const envoyPid = Number(/demo: envoy pid (\d+)/.exec(output)?.[1]);
   const samplePid = Number(/sample MCP server pid (\d+)/.exec(output)?.[1]);
   const attack = /^ {2}(sid=.*)$/m.exec(output)?.[1] ?? '';
-  return { demo, envoyPid, samplePid, attack, endpoint };
+  return { demo, envoyPid, samplePid, attack, endpoint, stdout: () => stdout, stderr: () => stderr };
 }
 
 describe.skipIf(!envoy.available)('mcp-warden demo', () => {
@@ -45,9 +61,26 @@ describe.skipIf(!envoy.available)('mcp-warden demo', () => {
 
   it('prints the endpoint and a working blocked-attack command, serves benign calls, and stops everything on SIGINT', async () => {
     const port = await freePort();
-    const { demo, envoyPid, samplePid, attack, endpoint } = await startDemo(port);
+    // No --config: the shipped examples/demo.yaml.
+    const { demo, envoyPid, samplePid, attack, endpoint, stdout, stderr } = await startDemo(port);
     started.push(demo);
     expect(endpoint).toBe(`protected endpoint: http://127.0.0.1:${port}/mcp`);
+    expect(stdout()).toContain(`manifests from ${EXAMPLES}demo.yaml`);
+
+    // The instructions on stdout are exactly these lines; the authz service's JSON log (and
+    // every other component's) is on stderr.
+    const instructions = stdout().slice(stdout().indexOf('\nprotected endpoint:') + 1).split('\n');
+    expect(instructions.slice(0, 7)).toEqual([
+      `protected endpoint: http://127.0.0.1:${port}/mcp`,
+      '',
+      'Point an MCP client (Streamable HTTP) at it. To watch an attack being blocked, paste:',
+      '',
+      `  ${attack}`,
+      '',
+      'Press Ctrl-C to stop.',
+    ]);
+    expect(stdout().split('\n').filter((l) => l.startsWith('{'))).toEqual([]);
+    expect(stderr()).toMatch(/^\{.*"name":"mcp-warden-authz".*config generation 1 loaded/m);
     expect(alive(envoyPid)).toBe(true);
     expect(alive(samplePid)).toBe(true);
 
@@ -63,6 +96,21 @@ describe.skipIf(!envoy.available)('mcp-warden demo', () => {
     const result = (await client.callTool({ name: 'read_file', arguments: { path: 'public/readme.txt' } })) as CallToolResult;
     expect(result.content[0]).toMatchObject({ type: 'text' });
     expect(JSON.stringify(result.content)).toContain('This file is public');
+
+    // The example policy's enumeration rule: walking get_user ids suspends the session.
+    const refusals: Array<{ id: number; rule: string }> = [];
+    for (let id = 1; id <= 30 && refusals.length < 2; id += 1) {
+      try {
+        await client.callTool({ name: 'get_user', arguments: { id } });
+      } catch (err) {
+        refusals.push({ id, rule: surfacedDenial(err).rule });
+      }
+    }
+    expect(refusals.map((r) => r.rule)).toEqual(['enumeration', 'session-suspended']);
+    expect(refusals[0]!.id).toBeGreaterThan(15);
+    // Suspended: even a benign call of the session is refused now.
+    const after = await expectDenied(() => client.callTool({ name: 'read_file', arguments: { path: 'public/readme.txt' } }));
+    expect(after).toMatchObject({ status: 403, rule: 'session-suspended' });
     await client.close();
 
     // Ctrl-C reaches the demo alone (its children run in their own process groups).
@@ -77,7 +125,7 @@ describe.skipIf(!envoy.available)('mcp-warden demo', () => {
 
   it('leaves no orphaned Envoy even when the demo itself is killed with SIGKILL', async () => {
     const port = await freePort();
-    const { demo, envoyPid, samplePid } = await startDemo(port);
+    const { demo, envoyPid, samplePid } = await startDemo(port, ['--config', EXAMPLES]);
     started.push(demo);
     expect(alive(envoyPid)).toBe(true);
     demo.child.kill('SIGKILL');

@@ -3,7 +3,7 @@
  * tests can stop it, freeze it (SIGSTOP) and start it again on the same port.
  */
 import { fileURLToPath } from 'node:url';
-import { freePort, nodeModuleCommand, spawnManaged, waitForPort, waitForPortClosed, type ManagedProcess } from './processes.js';
+import { freePort, nodeModuleCommand, spawnManaged, waitForPort, waitForPortClosed, type ManagedProcess } from '../../authz/runtime/processes.js';
 
 export interface AuthzProcess {
   readonly port: number;

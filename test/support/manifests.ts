@@ -1,35 +1,12 @@
 /**
- * MCPServer/MCPPolicy manifests for tests, the benchmark and the demo, with pins generated
+ * MCPServer/MCPPolicy manifests for tests and the benchmark, with pins generated
  * from a live server's tools/list (the same digests the operator's discovery records).
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { stringify } from 'yaml';
 import { toolDigest } from '../../authz/api/digest.js';
 import type { ArgumentRule, MCPServer, ToolDefinition } from '../../authz/api/types.js';
 
-/**
- * tools/list of a live server, as the official client sees it (every page). Some servers
- * list tools only to clients that declare sampling or elicitation, so discovery declares both.
- */
-export async function listLiveTools(url: string): Promise<ToolDefinition[]> {
-  const client = new Client({ name: 'mcp-warden-discovery', version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: {}, roots: {} } });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-  try {
-    const tools: ToolDefinition[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor !== undefined ? { cursor } : undefined);
-      tools.push(...(page.tools as ToolDefinition[]));
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
-    return tools;
-  } finally {
-    await client.close();
-  }
-}
+// Listing live tools and writing manifest files are shared with `mcp-warden demo`.
+export { listLiveTools, writeManifests } from '../../authz/runtime/manifests.js';
 
 /** The identity fields of a listed tool, as a policy pin carries them. */
 export function pinnedDefinition(tool: ToolDefinition): ToolDefinition {
@@ -104,17 +81,6 @@ export function policyManifest(o: PolicyManifestOptions): Record<string, unknown
       ...o.spec,
     },
   };
-}
-
-/** Writes manifests as one multi-document YAML file, atomically (the authz service watches it). */
-export async function writeManifests(dir: string, file: string, docs: readonly unknown[]): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, file);
-  const text = docs.map((d) => stringify(d, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
-  const temporary = join(dir, `.${file}.${process.pid}.tmp`);
-  await writeFile(temporary, text);
-  await rename(temporary, path);
-  return path;
 }
 
 /**
