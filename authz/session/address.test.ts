@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressPrefix, clientAddress, compileTrustedProxies } from './address.js';
+import { addressPrefix, clientAddress, compileTrustedProxies, redactedAddress, sourceKey } from './address.js';
 
 describe('client address', () => {
   const trusted = compileTrustedProxies(['10.0.0.0/8', 'fd00::/8', '192.0.2.10']);
@@ -25,5 +25,16 @@ describe('client address', () => {
     expect(addressPrefix('2001:db8:1:2:aaaa:bbbb:cccc:dddd', 32, 64)).toBe('2001:db8:1:2:0:0:0:0/64');
     expect(addressPrefix('2001:db8::1', 32, 48)).toBe('2001:db8:0:0:0:0:0:0/48');
     expect(addressPrefix('2001:db8::1', 32, 128)).toBe('2001:db8::1');
+  });
+});
+
+describe('source keys and redacted addresses', () => {
+  it('counts IPv4 per address and IPv6 per /64, and redacts to /24 and /48', () => {
+    expect(sourceKey('203.0.113.5')).toBe('203.0.113.5');
+    expect(sourceKey('2001:db8:1:2:aaaa::1')).toBe(sourceKey('2001:db8:1:2:bbbb::9'));
+    expect(sourceKey('2001:db8:1:2::1')).not.toBe(sourceKey('2001:db8:1:3::1'));
+    expect(sourceKey('not an address')).toBe('');
+    expect(redactedAddress('203.0.113.5')).toBe('203.0.113.x');
+    expect(redactedAddress('2001:db8:1:2::1')).toBe('2001:db8:1:0:0:0:0:0/48');
   });
 });

@@ -88,3 +88,16 @@ export function addressPrefix(address: string, ipv4Bits: number, ipv6Bits: numbe
   }
   return address;
 }
+
+/** Where new sessions are counted from: one address, or one IPv6 /64 (what one host gets). */
+export function sourceKey(address: string): string {
+  return isIP(address) === 0 ? '' : addressPrefix(address, 32, 64);
+}
+
+/** An address for operators' listings without pinpointing the host: IPv4 /24, IPv6 /48. */
+export function redactedAddress(address: string): string {
+  const family = isIP(address);
+  if (family === 4) return `${address.split('.').slice(0, 3).join('.')}.x`;
+  if (family === 6) return addressPrefix(address, 32, 48);
+  return '';
+}

@@ -22,6 +22,7 @@
 import type { BehaviorDetector, SessionSpec } from '../api/types.js';
 import type { CheckContext } from '../pipeline/context.js';
 import { deny, ErrorCode, type Denial } from '../pipeline/verdict.js';
+import { redactedAddress, sourceKey } from '../session/address.js';
 import { bindingsFor } from '../session/binding.js';
 import { durationOr } from '../session/duration.js';
 import { shortHash } from '../session/hash.js';
@@ -107,6 +108,8 @@ export function sessionObservation(
   return {
     kind: identity.kind,
     label: identity.label,
+    client: derived ? '' : clientLabel(identity),
+    source: sourceKey(identity.address),
     principal: identity.principal,
     maxLifetimeMs: c.maxLifetimeMs,
     idleTimeoutMs: c.idleTimeoutMs,
@@ -124,6 +127,18 @@ export function sessionObservation(
   };
 }
 
+/** Labels end up in terminals (`sessions list`): no control characters from client input. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+/** Where an `Mcp-Session-Id` session started, for operators: redacted address, short user agent. */
+function clientLabel(identity: SessionIdentity): string {
+  const agent = identity.userAgent.length > 40 ? `${identity.userAgent.slice(0, 39)}…` : identity.userAgent;
+  return printable(`${redactedAddress(identity.address)} ${agent}`.trim());
+}
+
 function rejected(rule: string, message: string, data?: Denial['data'], excerpt?: string): Denial {
   return deny('session', rule, 'policy', ErrorCode.SessionRejected, message, {
     ...(data !== undefined ? { data } : {}),
@@ -131,8 +146,8 @@ function rejected(rule: string, message: string, data?: Denial['data'], excerpt?
   });
 }
 
-/** Rule names for the reasons the store records with a suspension. */
-function suspensionRule(reason: string): string {
+/** Rule names for the reasons the store records with a suspension (counter ids included). */
+export function suspensionRule(reason: string): string {
   if (reason === 'binding-mismatch') return 'session-binding-mismatch';
   const detector = /^(rate|loop|enumeration|burst|bulkAccess)\d/.exec(reason)?.[1] as BehaviorDetector | undefined;
   return detector !== undefined ? BEHAVIOR_RULE_NAMES[detector] : reason;
@@ -165,9 +180,15 @@ export function sessionDenial(
   obs: SessionObservation,
   result: ObservationResult,
   country: string,
+  retryAfterSeconds: number,
 ): Denial | undefined {
   const standing = standingDenial(result, 'session');
   if (standing !== undefined) return standing;
+  if (result.churned) {
+    return deny('session', 'session-churn', 'throttle', ErrorCode.Throttled, 'too many new sessions from this client address; retry later', {
+      retryAfterSeconds,
+    });
+  }
   if (result.expired !== '' && !result.renewed) {
     return result.expired === 'lifetime'
       ? rejected('session-expired', `session older than maxLifetime ${c.spec.maxLifetime ?? '24h'}; start a new session`)

@@ -117,7 +117,7 @@ export function createStatefulChecks(options: StatefulOptions): StatefulChecks {
         logger?.info({ session: identity.ref, policy: ctx.policy.key, until: new Date(r.suspendedNow).toISOString() }, 'session suspended');
       }
     }
-    const sessionVerdict = sessionDenial(ctx, identity, c.session, session, sessionResult, country);
+    const sessionVerdict = sessionDenial(ctx, identity, c.session, session, sessionResult, country, c.retryAfterSeconds);
     if (sessionVerdict !== undefined) return sessionVerdict;
     if (principalResult !== undefined) {
       const standing = standingDenial(principalResult, 'principal');

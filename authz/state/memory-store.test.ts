@@ -13,6 +13,8 @@ function observation(ref: string, now: number, counters: Observation['counters']
     session: {
       kind: 'mcp',
       label: ref,
+      client: '',
+      source: '',
       principal: '',
       maxLifetimeMs: 86_400_000,
       idleTimeoutMs: 7_200_000,

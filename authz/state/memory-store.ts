@@ -1,9 +1,16 @@
 /**
- * In-process StateStore: one entry per (session, policy), least-recently-used first out when
- * the cap is reached, each entry dropped after its TTL. A flood of new session ids therefore
- * costs at most `maxSessions` entries; each entry's own structures are bounded too (id
- * window bitmap, hash ring, at most MAX_COUNTERS counters, distinct sets capped at their
- * threshold). Semantics match the Redis script (redis-script.ts) step for step.
+ * In-process StateStore: one entry per (session, policy), least-recently-used first out, each
+ * entry dropped after its TTL. The store is bounded twice: by entries (`maxSessions`) and by
+ * approximate bytes (`memoryMaxBytes`, each entry's own structures accounted: counters, id
+ * window, hash ring, distinct sets), so neither many light sessions nor fewer heavy ones grow
+ * memory past the cap. Semantics match the Redis script (redis-script.ts) step for step; where
+ * a bound makes them differ (more than MAX_COUNTERS loop digests per session) the difference
+ * is documented beside the bound.
+ *
+ * Eviction must not become a way to hijack a session: one source address can create at most
+ * `newSessionsPerSource` new records per window (so one client cannot churn the LRU), and an
+ * evicted `Mcp-Session-Id` record leaves a tombstone with its bindings, so the next request on
+ * that id is judged against them instead of binding afresh to whoever sends it.
  */
 import type {
   CounterOp,
@@ -12,51 +19,81 @@ import type {
   IdObservation,
   Observation,
   ObservationResult,
+  PrincipalRevocation,
   SessionFilter,
   SessionKind,
   SessionObservation,
   SessionRecord,
   StateStore,
 } from './store.js';
+import { DEFAULT_NEW_SESSIONS_PER_SOURCE, type NewSessionLimit } from './store.js';
 
 export interface MemoryStoreOptions {
   /** Cap on tracked (session, policy) entries; the least recently used go first. */
   readonly maxSessions?: number;
+  /** Cap on the approximate bytes the entries hold; the least recently used go first. */
+  readonly memoryMaxBytes?: number;
+  /** New session records one source address (IPv6: /64) may create per window. */
+  readonly newSessionsPerSource?: NewSessionLimit;
 }
 
 export const DEFAULT_MEMORY_MAX_SESSIONS = 100_000;
-/** Per entry: counters beyond this evict the oldest (a session calling many distinct things). */
-const MAX_COUNTERS = 32;
+export const DEFAULT_MEMORY_MAX_BYTES = 256 * 1024 * 1024;
+/**
+ * Per entry: counters kept. Past it, the loop/enumeration counter with the lowest count makes
+ * room (never a rule's rate, burst or distinct counter): a session rotating through more
+ * argument sets than this keeps its MAX_COUNTERS most used ones counted, where Redis (no cap)
+ * counts all. 128 covers the audit's 33-set rotation with room to spare at 40 bytes each.
+ */
+export const MAX_COUNTERS = 128;
 /** Suspended entries are skipped over when choosing an eviction victim among this many. */
 const EVICTION_SCAN = 8;
 /** Weight of the newest bucket in the burst baseline (exponential moving average). */
 export const BURST_ALPHA = 0.2;
 /** Remembered hashed ids per session (string ids, derived-identity replay). */
 export const HASH_RING_MIN = 32;
+/** Sources whose new-session counts are kept (least recently active forgotten first). */
+const MAX_SOURCES = 65_536;
 
 /**
- * Counters of an entry live in one flat array, COUNTER_STRIDE slots each, with no object per
- * counter: [id (idNumber), a, b, c, d] where
+ * Approximate V8 costs (bytes, pointer compression), calibrated with
+ * test/bench/session-memory.ts; accounting only needs to be right to within a few percent.
+ */
+const ENTRY_BYTES = 200;
+const STRING_BYTES = 16;
+const ARRAY_BYTES = 16;
+const TYPED_ARRAY_BYTES = 160;
+const TOMBSTONE_BYTES = 120;
+
+/**
+ * Counters of an entry live in one Float64Array, STRIDE numbers each, with no object per
+ * counter: [kind·2^30 + id, a, b, c, d] where
  *   bucket   a tokens, b last refill time
  *   window   a window index, b count, c previous window's count, d last sequence value (NaN)
- *   distinct a window index, b current members (number[]), c previous members (number[])
+ *   distinct a window index, b current members, c previous members (sets: see DistinctSets)
  *   burst    a bucket index, b count, c baseline, d buckets seen
- * Most recently used counters sit at the end; the first ones go when MAX_COUNTERS is reached.
  */
-const COUNTER_STRIDE = 5;
-type CounterSlot = string | number | number[];
+const STRIDE = 5;
+const KIND_CODE = { bucket: 0, window: 1, distinct: 2, burst: 3 } as const;
+const ID_SPACE = 0x40000000;
 
 /** One (session, policy), or a principal's counters. Kept flat: this is what 100k sessions cost. */
 class Entry {
   /** Value of the store's insertion counter when the entry last moved to the recent end. */
   moved = 0;
   expiresAt: number;
+  /** Bytes accounted to this entry (in the store's total). */
+  bytes = 0;
   suspendedUntil = 0;
   suspendReason = '';
-  counters: CounterSlot[] | undefined = undefined;
+  counters: Float64Array | undefined = undefined;
+  used = 0;
+  /** Distinct-member sets: [counter id, current, previous] triples. */
+  sets: Array<number | Uint32Array> | undefined = undefined;
   /** Undefined until the entry holds a session record (principal-scope entries never do). */
   kind: SessionKind | undefined = undefined;
   label = '';
+  client = '';
   principal = '';
   createdAt = 0;
   lastSeenAt = 0;
@@ -76,6 +113,16 @@ class Entry {
   }
 }
 const NO_STRINGS: string[] = [];
+const NO_NUMBERS: number[] = [];
+const NO_COUNTERS: readonly CounterOp[] = [];
+
+/** What an evicted `Mcp-Session-Id` record leaves: enough to judge and restore its binding. */
+interface Tombstone {
+  readonly bound: string[];
+  readonly createdAt: number;
+  readonly highest: number;
+  readonly expiresAt: number;
+}
 
 /** Concatenation into an array of exactly the needed capacity (spread and push leave spare slots). */
 function exact<T>(...parts: ReadonlyArray<readonly T[]>): T[] {
@@ -86,8 +133,6 @@ function exact<T>(...parts: ReadonlyArray<readonly T[]>): T[] {
   for (const p of parts) for (const v of p) out[i++] = v;
   return out;
 }
-const NO_NUMBERS: number[] = [];
-const NO_COUNTERS: readonly CounterOp[] = [];
 
 /**
  * V8 keeps concatenations as rope strings (and a flattened copy beside them once hashed);
@@ -101,6 +146,23 @@ function hashNumber(hex: string): number {
   return Number.parseInt(hex.slice(0, 12), 16);
 }
 
+function entryBytes(key: string, e: Entry): number {
+  let n = ENTRY_BYTES + STRING_BYTES + key.length;
+  if (e.kind !== undefined) {
+    n += 3 * STRING_BYTES + e.label.length + e.client.length + e.principal.length + e.suspendReason.length;
+    if (e.bound.length > 0) n += ARRAY_BYTES + 4 * e.bound.length;
+    for (let i = 1; i < e.bound.length; i += 2) n += STRING_BYTES + (e.bound[i]?.length ?? 0);
+    n += e.bits.length === 0 ? 0 : ARRAY_BYTES + 12 * e.bits.length;
+    n += e.ring.length === 0 ? 0 : ARRAY_BYTES + 12 * e.ring.length;
+  }
+  if (e.counters !== undefined) n += TYPED_ARRAY_BYTES + e.counters.byteLength;
+  if (e.sets !== undefined) {
+    n += ARRAY_BYTES + 4 * e.sets.length;
+    for (const s of e.sets) if (typeof s !== 'number') n += TYPED_ARRAY_BYTES + s.byteLength;
+  }
+  return n;
+}
+
 const SEPARATOR = '\u0000';
 
 export class MemoryStateStore implements StateStore {
@@ -108,16 +170,35 @@ export class MemoryStateStore implements StateStore {
   /** Key `ref \0 policy`; Map order is least recently used first. */
   private readonly entries = new Map<string, Entry>();
   private readonly revoked = new Map<string, number>();
+  private readonly revokedPrincipals = new Map<string, number>();
+  /** Evicted `Mcp-Session-Id` records, oldest first (key as in `entries`). */
+  private readonly tombstones = new Map<string, Tombstone>();
+  /** Source → [window index, records created in it, in the previous one]. */
+  private readonly sources = new Map<string, [number, number, number]>();
   private readonly maxSessions: number;
+  private readonly maxBytes: number;
+  private readonly maxTombstones: number;
+  private readonly churn: NewSessionLimit;
   private insertions = 0;
+  private totalBytes = 0;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.maxSessions = Math.max(1, options.maxSessions ?? DEFAULT_MEMORY_MAX_SESSIONS);
+    this.maxBytes = Math.max(4_096, options.memoryMaxBytes ?? DEFAULT_MEMORY_MAX_BYTES);
+    // Tombstones get their own budget (an eighth of the bytes, at most one per session slot),
+    // so making them never evicts live sessions.
+    this.maxTombstones = Math.max(64, Math.min(this.maxSessions, Math.floor(this.maxBytes / 8 / (TOMBSTONE_BYTES + 100))));
+    this.churn = options.newSessionsPerSource ?? DEFAULT_NEW_SESSIONS_PER_SOURCE;
   }
 
   /** Entries currently held (for tests and benchmarks). */
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Approximate bytes the entries hold (what `memoryMaxBytes` bounds). */
+  get bytes(): number {
+    return this.totalBytes;
   }
 
   observe(observations: readonly Observation[]): Promise<ObservationResult[]> {
@@ -137,15 +218,22 @@ export class MemoryStateStore implements StateStore {
         policy,
         kind: e.kind,
         label: e.label,
+        client: e.client,
         principal: e.principal,
         createdAt: e.createdAt,
         lastSeenAt: e.lastSeenAt,
         requests: e.requests,
         suspendedUntil: e.suspendedUntil > now ? e.suspendedUntil : 0,
         suspendReason: e.suspendedUntil > now ? e.suspendReason : '',
-        revoked: (this.revoked.get(ref) ?? 0) > now,
+        revoked: (this.revoked.get(ref) ?? 0) > now || (e.principal !== '' && (this.revokedPrincipals.get(e.principal) ?? 0) > now),
       });
     }
+    return Promise.resolve(out);
+  }
+
+  listRevokedPrincipals(nowMs = Date.now()): Promise<PrincipalRevocation[]> {
+    const out: PrincipalRevocation[] = [];
+    for (const [principal, until] of this.revokedPrincipals) if (until > nowMs) out.push({ principal, until });
     return Promise.resolve(out);
   }
 
@@ -156,16 +244,21 @@ export class MemoryStateStore implements StateStore {
       for (const [key, e] of this.entries) {
         if (e.kind !== undefined && e.principal === filter.principal && e.expiresAt > nowMs) refs.add(key.split(SEPARATOR)[0] ?? '');
       }
+      // Sessions the principal starts from now on are refused too (checked on every request).
+      this.revokedPrincipals.delete(filter.principal);
+      this.revokedPrincipals.set(filter.principal, nowMs + forMs);
     }
     for (const ref of refs) {
       this.revoked.delete(ref);
       this.revoked.set(ref, nowMs + forMs);
     }
     // Revocations are rare admin actions; keep them bounded all the same.
-    while (this.revoked.size > this.maxSessions) {
-      const first = this.revoked.keys().next();
-      if (first.done === true) break;
-      this.revoked.delete(first.value);
+    for (const map of [this.revoked, this.revokedPrincipals]) {
+      while (map.size > this.maxSessions) {
+        const first = map.keys().next();
+        if (first.done === true) break;
+        map.delete(first.value);
+      }
     }
     return Promise.resolve(refs.size);
   }
@@ -173,6 +266,10 @@ export class MemoryStateStore implements StateStore {
   close(): Promise<void> {
     this.entries.clear();
     this.revoked.clear();
+    this.revokedPrincipals.clear();
+    this.tombstones.clear();
+    this.sources.clear();
+    this.totalBytes = 0;
     return Promise.resolve();
   }
 
@@ -180,7 +277,7 @@ export class MemoryStateStore implements StateStore {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= now) {
-      this.entries.delete(key);
+      this.remove(key, entry);
       return undefined;
     }
     // Only entries in the older half of the order move to the recent end (they are the ones
@@ -193,10 +290,16 @@ export class MemoryStateStore implements StateStore {
     return entry;
   }
 
-  private evictOne(now: number): void {
+  private remove(key: string, entry: Entry): void {
+    this.entries.delete(key);
+    this.totalBytes -= entry.bytes;
+  }
+
+  private evictOne(now: number, keep: string): void {
     let victim: string | undefined;
     let scanned = 0;
     for (const [key, entry] of this.entries) {
+      if (key === keep) continue;
       victim ??= key;
       if (entry.suspendedUntil <= now) {
         victim = key;
@@ -204,20 +307,67 @@ export class MemoryStateStore implements StateStore {
       }
       if (++scanned >= EVICTION_SCAN) break;
     }
-    if (victim !== undefined) this.entries.delete(victim);
+    if (victim === undefined) return;
+    const entry = this.entries.get(victim);
+    if (entry === undefined) return;
+    this.remove(victim, entry);
+    if (entry.kind === 'mcp' && entry.expiresAt > now) this.bury(victim, entry);
+  }
+
+  private bury(key: string, e: Entry): void {
+    this.tombstones.delete(key);
+    this.tombstones.set(key, { bound: e.bound, createdAt: e.createdAt, highest: e.highest, expiresAt: e.expiresAt });
+    while (this.tombstones.size > this.maxTombstones) {
+      const first = this.tombstones.keys().next();
+      if (first.done === true) break;
+      this.tombstones.delete(first.value);
+    }
+  }
+
+  /** Counts a new record against its source's allowance; false when the source is over it. */
+  private admit(source: string, now: number): boolean {
+    if (source === '' || this.churn.max <= 0) return true;
+    const win = this.churn.windowMs;
+    const idx = Math.floor(now / win);
+    let s = this.sources.get(source);
+    if (s === undefined) {
+      s = [idx, 0, 0];
+    } else {
+      this.sources.delete(source);
+      if (s[0] !== idx) s = [idx, 0, s[0] === idx - 1 ? s[1] : 0];
+    }
+    this.sources.set(source, s);
+    while (this.sources.size > MAX_SOURCES) {
+      const first = this.sources.keys().next();
+      if (first.done === true) break;
+      this.sources.delete(first.value);
+    }
+    if (estimate(s[2], s[1] + 1, now, idx, win) > this.churn.max) return false;
+    s[1] += 1;
+    return true;
   }
 
   private observeOne(o: Observation): ObservationResult {
     const now = o.nowMs;
+    const s = o.session;
     const lookup = o.ref + SEPARATOR + o.policy;
     let e = this.take(lookup, now);
+    let tomb: Tombstone | undefined;
     if (e === undefined) {
+      if (s !== undefined) {
+        tomb = this.tombstones.get(lookup);
+        if (tomb !== undefined) {
+          this.tombstones.delete(lookup);
+          if (tomb.expiresAt <= now) tomb = undefined;
+        }
+        // A returning evicted session is not new; anything else counts against its source.
+        if (tomb === undefined && !this.admit(s.source, now)) return churnedResult(this.principalRevoked(s, now));
+      }
       e = new Entry(now);
       e.moved = ++this.insertions;
       this.entries.set(flat(lookup), e);
-      while (this.entries.size > this.maxSessions) this.evictOne(now);
     }
-    const revoked = (this.revoked.get(o.ref) ?? 0) > now;
+    const revoked = (this.revoked.get(o.ref) ?? 0) > now || (s !== undefined && this.principalRevoked(s, now));
     let blocked = revoked;
     const suspendedUntil = e.suspendedUntil > now ? e.suspendedUntil : 0;
     const suspendReason = suspendedUntil > 0 ? e.suspendReason : '';
@@ -230,9 +380,19 @@ export class MemoryStateStore implements StateStore {
     let boundValue = '';
     let travelFrom = '';
     let ids: IdPlan | undefined;
-    const s = o.session;
     if (s !== undefined) {
       let fresh = e.kind === undefined;
+      if (fresh && tomb !== undefined) {
+        // Restored from its tombstone: bound as before, so a stranger is a mismatch.
+        startSession(e, s, now);
+        e.bound = tomb.bound;
+        e.createdAt = tomb.createdAt;
+        e.highest = tomb.highest;
+        // The window's bitmap was not kept: every id up to the highest counts as used (an
+        // evicted session was the least recently used one, so none of them is in flight).
+        if (!Number.isNaN(tomb.highest)) e.bits = new Array<number>(Math.ceil((s.reorderWindow + 1) / 32)).fill(-1);
+        fresh = false;
+      }
       if (!fresh) {
         if (now - e.createdAt > s.maxLifetimeMs) expired = 'lifetime';
         else if (now - e.lastSeenAt > s.idleTimeoutMs) expired = 'idle';
@@ -254,7 +414,7 @@ export class MemoryStateStore implements StateStore {
           for (let i = 0; i < bound.length; i += 2) if (bound[i] === name) at = i;
           const stored = bound[at + 1] ?? '';
           if (at < 0) {
-            e.bound = exact(bound, [name, flat(value)]);
+            e.bound = exact(e.bound, [name, flat(value)]);
           } else if (stored === '' && value !== '') {
             // An attribute absent at first use (no token yet) binds when it first appears.
             bound[at + 1] = flat(value);
@@ -304,6 +464,10 @@ export class MemoryStateStore implements StateStore {
       e.suspendReason = suspendWith;
     }
     e.expiresAt = Math.max(e.expiresAt, now + ttlFor(o, e, maxWindowMs), e.suspendedUntil);
+    const bytes = entryBytes(lookup, e);
+    this.totalBytes += bytes - e.bytes;
+    e.bytes = bytes;
+    while (this.entries.size > this.maxSessions || (this.totalBytes > this.maxBytes && this.entries.size > 1)) this.evictOne(now, lookup);
     return {
       revoked,
       suspendedUntil,
@@ -319,13 +483,39 @@ export class MemoryStateStore implements StateStore {
       tooOldIndex: ids?.tooOldIndex ?? -1,
       counters,
       suspendedNow,
+      churned: false,
     };
   }
+
+  private principalRevoked(s: SessionObservation, now: number): boolean {
+    return s.principal !== '' && this.revokedPrincipals.size > 0 && (this.revokedPrincipals.get(s.principal) ?? 0) > now;
+  }
+}
+
+function churnedResult(revoked: boolean): ObservationResult {
+  return {
+    revoked,
+    suspendedUntil: 0,
+    suspendReason: '',
+    expired: '',
+    renewed: false,
+    mismatch: '',
+    boundValue: '',
+    travelFrom: '',
+    replayIndex: -1,
+    gapIndex: -1,
+    gapDirection: '',
+    tooOldIndex: -1,
+    counters: [],
+    suspendedNow: 0,
+    churned: true,
+  };
 }
 
 function startSession(e: Entry, s: SessionObservation, now: number): void {
   e.kind = s.kind;
   e.label = flat(s.label);
+  e.client = flat(s.client);
   e.principal = flat(s.principal);
   e.createdAt = now;
   e.lastSeenAt = now;
@@ -340,70 +530,121 @@ function startSession(e: Entry, s: SessionObservation, now: number): void {
 }
 
 /**
- * Counter ids as 31-bit numbers (FNV-1a): a number in the slot costs nothing beside it, a
- * string id 40 bytes. Ids only need to differ among one entry's ≤ MAX_COUNTERS counters.
+ * Counter ids as 30-bit numbers (FNV-1a) with the kind above them: a number in the array
+ * costs 8 bytes, a string id 40. Ids only need to differ among one entry's counters.
  */
-function idNumber(id: string): number {
+function idNumber(id: string, kind: CounterOp['kind']): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  return h & 0x3fffffff;
+  return KIND_CODE[kind] * ID_SPACE + (h & (ID_SPACE - 1));
 }
 
-/** Finds (or makes room for) a counter and moves it to the end; returns its first slot. */
-function counterSlot(e: Entry, counterId: string, init: readonly CounterSlot[]): number {
-  const id = idNumber(counterId);
+/**
+ * How much a counter has been used lately, as its sliding-window estimate (eviction keeps the
+ * most used). `windowMs` is the incoming counter's: counters crowding an entry are one rule's.
+ */
+function usage(c: Float64Array, at: number, now: number, windowMs: number): number {
+  // Only per-argument counters (loop, enumeration) are ever evicted; a rule's own counters
+  // (rate, burst, bulk access) must not reset because a session called many distinct things.
+  if (Math.floor((c[at] ?? 0) / ID_SPACE) !== KIND_CODE.window) return Number.POSITIVE_INFINITY;
+  const idx = Math.floor(now / windowMs);
+  const i = c[at + 1] ?? 0;
+  if (i < idx - 1) return 0;
+  if (i === idx - 1) return estimate(c[at + 2] ?? 0, 0, now, idx, windowMs);
+  return estimate(c[at + 3] ?? 0, c[at + 2] ?? 0, now, idx, windowMs);
+}
+
+/** Finds (or makes room for) a counter; returns its first slot. */
+function counterSlot(e: Entry, op: CounterOp, init: readonly number[], now: number): number {
+  const id = idNumber(op.id, op.kind);
   let c = e.counters;
-  if (c === undefined) {
-    e.counters = exact([id], init);
-    return 0;
+  for (let i = 0; c !== undefined && i < e.used * STRIDE; i += STRIDE) if (c[i] === id) return i;
+  let at: number;
+  if (c !== undefined && e.used < c.length / STRIDE) {
+    at = e.used++ * STRIDE;
+  } else if (e.used < MAX_COUNTERS) {
+    // Grows by doubling (up to MAX_COUNTERS): few copies, at most half the capacity spare.
+    const grown = new Float64Array(Math.min(MAX_COUNTERS, Math.max(2, e.used * 2)) * STRIDE);
+    if (c !== undefined) grown.set(c);
+    c = e.counters = grown;
+    at = e.used++ * STRIDE;
+  } else {
+    c = c as Float64Array;
+    at = 0;
+    let least = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < c.length; i += STRIDE) {
+      const u = usage(c, i, now, op.kind === 'window' || op.kind === 'distinct' ? op.windowMs : 60_000);
+      if (u < least) {
+        least = u;
+        at = i;
+      }
+    }
+    if (Math.floor((c[at] ?? 0) / ID_SPACE) === KIND_CODE.distinct) dropSets(e, c[at] ?? 0);
   }
-  let at = -1;
-  for (let i = 0; i < c.length; i += COUNTER_STRIDE) {
-    if (c[i] === id) {
-      at = i;
-      break;
+  c[at] = id;
+  for (let k = 0; k < STRIDE - 1; k++) c[at + 1 + k] = init[k] ?? 0;
+  return at;
+}
+
+function dropSets(e: Entry, id: number): void {
+  const sets = e.sets;
+  if (sets === undefined) return;
+  for (let i = 0; i < sets.length; i += 3) {
+    if (sets[i] === id) {
+      e.sets = exact(sets.slice(0, i), sets.slice(i + 3));
+      return;
     }
   }
-  const last = c.length - COUNTER_STRIDE;
-  if (at === last) return at;
-  if (at >= 0) {
-    rotateToEnd(c, at);
-    return last;
+}
+
+/**
+ * Distinct members as open-addressing hash sets of 32-bit hashes in a Uint32Array (0 = empty):
+ * 4 bytes a slot, at most half full, never holding more than threshold + 1 members (enough to
+ * know the threshold was passed), so one counter costs at most ~16 × threshold bytes.
+ */
+const EMPTY_SET = new Uint32Array(0);
+
+function setHas(set: Uint32Array, m: number): boolean {
+  const mask = set.length - 1;
+  if (mask < 0) return false;
+  for (let i = m & mask; ; i = (i + 1) & mask) {
+    const v = set[i];
+    if (v === 0) return false;
+    if (v === m) return true;
   }
-  if (c.length >= MAX_COUNTERS * COUNTER_STRIDE) {
-    rotateToEnd(c, 0);
-    c[last] = id;
-    for (let k = 0; k < init.length; k++) c[last + 1 + k] = init[k] as CounterSlot;
-    return last;
+}
+
+function setAdd(set: Uint32Array, size: number, m: number): Uint32Array {
+  let s = set;
+  if ((size + 1) * 2 > s.length) {
+    const grown = new Uint32Array(Math.max(8, s.length * 2));
+    for (const v of s) if (v !== 0) insert(grown, v);
+    s = grown;
   }
-  // Grown by copying, so the array holds no spare capacity.
-  c = e.counters = exact(c, [id], init);
-  return c.length - COUNTER_STRIDE;
+  insert(s, m);
+  return s;
 }
 
-/** Moves the counter at `at` to the end, in place (no reallocation). */
-function rotateToEnd(c: CounterSlot[], at: number): void {
-  const moved = c.slice(at, at + COUNTER_STRIDE);
-  c.copyWithin(at, at + COUNTER_STRIDE);
-  for (let k = 0; k < COUNTER_STRIDE; k++) c[c.length - COUNTER_STRIDE + k] = moved[k] as CounterSlot;
+function insert(set: Uint32Array, m: number): void {
+  const mask = set.length - 1;
+  let i = m & mask;
+  while (set[i] !== 0) i = (i + 1) & mask;
+  set[i] = m;
 }
 
-function num(c: CounterSlot[], i: number): number {
-  const v = c[i];
-  return typeof v === 'number' ? v : Number.NaN;
-}
-
-function members(c: CounterSlot[], i: number): number[] {
-  const v = c[i];
-  return Array.isArray(v) ? v : NO_NUMBERS;
+function setsOf(e: Entry, id: number): number {
+  const sets = (e.sets ??= []);
+  for (let i = 0; i < sets.length; i += 3) if (sets[i] === id) return i;
+  e.sets = exact(sets, [id, EMPTY_SET, EMPTY_SET]);
+  return sets.length;
 }
 
 function count(e: Entry, op: CounterOp, now: number): CounterResult {
   switch (op.kind) {
     case 'bucket': {
-      const at = counterSlot(e, op.id, [op.capacity, now, 0, 0]);
-      const c = e.counters as CounterSlot[];
-      let tokens = Math.min(op.capacity, num(c, at + 1) + Math.max(0, now - num(c, at + 2)) * op.refillPerMs);
+      const at = counterSlot(e, op, [op.capacity, now, 0, 0], now);
+      const c = e.counters as Float64Array;
+      let tokens = Math.min(op.capacity, (c[at + 1] ?? 0) + Math.max(0, now - (c[at + 2] ?? 0)) * op.refillPerMs);
       let exceeded = true;
       if (tokens >= op.cost) {
         tokens -= op.cost;
@@ -415,18 +656,18 @@ function count(e: Entry, op: CounterOp, now: number): CounterResult {
     }
     case 'window': {
       const idx = Math.floor(now / op.windowMs);
-      const at = counterSlot(e, op.id, [idx, 0, 0, Number.NaN]);
-      const c = e.counters as CounterSlot[];
-      let cur = num(c, at + 2);
-      let prev = num(c, at + 3);
-      const i = num(c, at + 1);
+      const at = counterSlot(e, op, [idx, 0, 0, Number.NaN], now);
+      const c = e.counters as Float64Array;
+      let cur = c[at + 2] ?? 0;
+      let prev = c[at + 3] ?? 0;
+      const i = c[at + 1] ?? 0;
       if (i !== idx) {
         prev = i === idx - 1 ? cur : 0;
         cur = 0;
       }
       let counts = true;
       if (op.seq !== undefined) {
-        const last = num(c, at + 4);
+        const last = c[at + 4] ?? Number.NaN;
         const step = Number.isNaN(last) ? 0 : Math.abs(op.seq - last);
         counts = step > 0 && step <= (op.maxStep ?? 1);
         c[at + 4] = op.seq;
@@ -440,31 +681,42 @@ function count(e: Entry, op: CounterOp, now: number): CounterResult {
     }
     case 'distinct': {
       const idx = Math.floor(now / op.windowMs);
-      const at = counterSlot(e, op.id, [idx, NO_NUMBERS, NO_NUMBERS, 0]);
-      const c = e.counters as CounterSlot[];
-      let cur = members(c, at + 2);
-      let prev = members(c, at + 3);
-      const i = num(c, at + 1);
+      const at = counterSlot(e, op, [idx, 0, 0, 0], now);
+      const c = e.counters as Float64Array;
+      const si = setsOf(e, c[at] ?? 0);
+      const sets = e.sets as Array<number | Uint32Array>;
+      let cur = sets[si + 1] as Uint32Array;
+      let prev = sets[si + 2] as Uint32Array;
+      let curN = c[at + 2] ?? 0;
+      let prevN = c[at + 3] ?? 0;
+      const i = c[at + 1] ?? 0;
       if (i !== idx) {
-        prev = i === idx - 1 ? cur : NO_NUMBERS;
-        cur = NO_NUMBERS;
+        prev = i === idx - 1 ? cur : EMPTY_SET;
+        prevN = i === idx - 1 ? curN : 0;
+        cur = EMPTY_SET;
+        curN = 0;
       }
-      const m = hashNumber(op.member);
-      if (!prev.includes(m) && !cur.includes(m) && cur.length <= op.threshold) cur = exact(cur, [m]);
+      const m = Number.parseInt(op.member.slice(0, 8), 16) || 1;
+      if (!setHas(prev, m) && !setHas(cur, m) && curN <= op.threshold) {
+        cur = setAdd(cur, curN, m);
+        curN += 1;
+      }
       c[at + 1] = idx;
-      c[at + 2] = cur;
-      c[at + 3] = prev;
-      const est = estimate(prev.length, cur.length, now, idx, op.windowMs);
+      c[at + 2] = curN;
+      c[at + 3] = prevN;
+      sets[si + 1] = cur;
+      sets[si + 2] = prev;
+      const est = estimate(prevN, curN, now, idx, op.windowMs);
       return { value: est, exceeded: est > op.threshold };
     }
     case 'burst': {
       const idx = Math.floor(now / op.bucketMs);
-      const at = counterSlot(e, op.id, [idx, 0, 0, 0]);
-      const c = e.counters as CounterSlot[];
-      let i = num(c, at + 1);
-      let cur = num(c, at + 2);
-      let base = num(c, at + 3);
-      let n = num(c, at + 4);
+      const at = counterSlot(e, op, [idx, 0, 0, 0], now);
+      const c = e.counters as Float64Array;
+      let i = c[at + 1] ?? 0;
+      let cur = c[at + 2] ?? 0;
+      let base = c[at + 3] ?? 0;
+      let n = c[at + 4] ?? 0;
       if (idx > i) {
         const k = idx - i;
         base = (base * (1 - BURST_ALPHA) + cur * BURST_ALPHA) * Math.pow(1 - BURST_ALPHA, k - 1);

@@ -13,7 +13,7 @@ export const OBSERVE_SCRIPT = String.raw`
 local o = cjson.decode(ARGV[1])
 local now = o.now
 local rec = KEYS[1]
-local res = {rv = 0, su = 0, sr = '', ex = '', rn = 0, mm = '', bv = '', tf = '', rp = -1, gp = -1, gd = '', to = -1, sn = 0, c = {}}
+local res = {rv = 0, su = 0, sr = '', ex = '', rn = 0, mm = '', bv = '', tf = '', rp = -1, gp = -1, gd = '', to = -1, sn = 0, fr = 0, c = {}}
 local blocked = false
 local suspendWith = ''
 local function apply(effect, reason)
@@ -57,7 +57,9 @@ if s then
       if field ~= 'su' and field ~= 'sr' then redis.call('HDEL', rec, field) end
     end
     redis.call('DEL', KEYS[3], KEYS[4])
-    redis.call('HSET', rec, 'k', s.kind, 'lb', s.label, 'pr', s.pr, 'ca', now, 'ls', now, 'n', 0, 'co', s.co, 'ct', now)
+    redis.call('HSET', rec, 'k', s.kind, 'lb', s.label, 'cl', s.cl, 'pr', s.pr, 'ca', now, 'ls', now, 'n', 0, 'co', s.co, 'ct', now)
+    -- A brand-new record (not a renewal): the store counts it against its source.
+    if res.rn == 0 then res.fr = 1 end
     for _, pair in ipairs(s.bind or {}) do redis.call('HSET', rec, 'b:' .. pair[1], pair[2]) end
     ca = now
   elseif res.ex == '' then
@@ -253,4 +255,24 @@ if fresh or res.sn > 0 or firstId or hashed or (s and (ls0 == nil or now - ls0 >
 end
 if #res.c == 0 then res.c = cjson.decode('[]') end
 return cjson.encode(res)
+`;
+
+/**
+ * Counts one new session record against its source (KEYS[1], the source's own hash tag) in
+ * a sliding window, as MemoryStateStore.admit does. ARGV: now, window ms, max. Returns 1 when
+ * counted, 0 when the source is over its allowance (nothing counted).
+ */
+export const ADMIT_SCRIPT = String.raw`
+local now, win, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local idx = math.floor(now / win)
+local f = redis.call('HMGET', KEYS[1], 'i', 'c', 'p')
+local i, cur, prev = tonumber(f[1]) or idx, tonumber(f[2]) or 0, tonumber(f[3]) or 0
+if i ~= idx then
+  if i == idx - 1 then prev = cur else prev = 0 end
+  cur = 0
+end
+if prev * (1 - (now - idx * win) / win) + cur + 1 > max then return 0 end
+redis.call('HSET', KEYS[1], 'i', idx, 'c', cur + 1, 'p', prev)
+redis.call('PEXPIRE', KEYS[1], math.ceil(2 * win))
+return 1
 `;

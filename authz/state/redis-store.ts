@@ -9,11 +9,14 @@
  */
 import { createHash } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
-import { OBSERVE_SCRIPT } from './redis-script.js';
+import { ADMIT_SCRIPT, OBSERVE_SCRIPT } from './redis-script.js';
 import { BURST_ALPHA } from './memory-store.js';
 import {
+  DEFAULT_NEW_SESSIONS_PER_SOURCE,
   StoreUnavailableError,
   type CounterOp,
+  type NewSessionLimit,
+  type PrincipalRevocation,
   type Observation,
   type ObservationResult,
   type SessionFilter,
@@ -24,6 +27,7 @@ import {
 
 export const KEY_PREFIX = 'mcpw';
 const SCRIPT_SHA = createHash('sha1').update(OBSERVE_SCRIPT).digest('hex');
+const ADMIT_SHA = createHash('sha1').update(ADMIT_SCRIPT).digest('hex');
 
 type RedisClient = Redis | Cluster;
 
@@ -41,6 +45,7 @@ interface EncodedResult {
   gd: '' | 'forward';
   to: number;
   sn: number;
+  fr: number;
   c: Array<[number, number]> | Record<string, never>;
 }
 
@@ -50,6 +55,20 @@ function safePolicy(policy: string): string {
 
 export function sessionKeyBase(ref: string): string {
   return `${KEY_PREFIX}:{${ref}}`;
+}
+
+function tag(kind: string, value: string): string {
+  return `${kind}.${createHash('sha256').update(value).digest('base64url').slice(0, 22)}`;
+}
+
+/** New-session count of one source, under the source's own hash tag. */
+function sourceKey(source: string): string {
+  return `${KEY_PREFIX}:{${tag('src', source)}}:n`;
+}
+
+/** A principal's revocation (hash: u = until, p = principal), under its own hash tag. */
+export function principalRevocationKey(principal: string): string {
+  return `${KEY_PREFIX}:{${tag('pr', principal)}}:rp`;
 }
 
 function keysFor(o: Observation): string[] {
@@ -95,6 +114,7 @@ export function encodeObservation(o: Observation): string {
         : {
             kind: s.kind,
             label: s.label,
+            cl: s.client,
             pr: s.principal,
             life: s.maxLifetimeMs,
             idle: s.idleTimeoutMs,
@@ -114,8 +134,11 @@ export function encodeObservation(o: Observation): string {
   });
 }
 
-function decode(raw: unknown): ObservationResult {
-  const r = JSON.parse(String(raw)) as EncodedResult;
+function decodeRaw(raw: unknown): EncodedResult {
+  return JSON.parse(String(raw)) as EncodedResult;
+}
+
+function decode(r: EncodedResult): ObservationResult {
   const counters = Array.isArray(r.c) ? r.c.map(([value, exceeded]) => ({ value, exceeded: exceeded === 1 })) : [];
   return {
     revoked: r.rv === 1,
@@ -132,6 +155,28 @@ function decode(raw: unknown): ObservationResult {
     tooOldIndex: r.to,
     counters,
     suspendedNow: r.sn,
+    churned: false,
+  };
+}
+
+/** What a refused new record reports: nothing was recorded. */
+function churned(revoked: boolean): ObservationResult {
+  return {
+    revoked,
+    suspendedUntil: 0,
+    suspendReason: '',
+    expired: '',
+    renewed: false,
+    mismatch: '',
+    boundValue: '',
+    travelFrom: '',
+    replayIndex: -1,
+    gapIndex: -1,
+    gapDirection: '',
+    tooOldIndex: -1,
+    counters: [],
+    suspendedNow: 0,
+    churned: true,
   };
 }
 
@@ -177,9 +222,19 @@ export function createRedisClient(options: RedisStoreOptions): RedisClient {
   return new Redis({ ...common, host: url.hostname, port, db });
 }
 
+export interface RedisStateOptions {
+  /** New session records one source address (IPv6: /64) may create per window. */
+  readonly newSessionsPerSource?: NewSessionLimit;
+}
+
 export class RedisStateStore implements StateStore {
   readonly kind = 'redis' as const;
-  constructor(readonly client: RedisClient) {
+  private readonly churn: NewSessionLimit;
+  constructor(
+    readonly client: RedisClient,
+    options: RedisStateOptions = {},
+  ) {
+    this.churn = options.newSessionsPerSource ?? DEFAULT_NEW_SESSIONS_PER_SOURCE;
     // ioredis reports connection errors as events; the check path sees them as failed commands.
     client.on('error', () => undefined);
   }
@@ -206,20 +261,49 @@ export class RedisStateStore implements StateStore {
       // Scopes (session, principal) are sent together and answered concurrently: one round
       // trip. They are separate commands, not a pipeline, because in a Cluster each scope's
       // keys may live on another node.
-      const replies = await Promise.all(observations.map((o) => this.evalOne(keysFor(o), encodeObservation(o))));
-      return replies.map(decode);
+      const replies = await Promise.all(observations.map((o) => this.evalOne(SCRIPT_SHA, OBSERVE_SCRIPT, keysFor(o), encodeObservation(o))));
+      return await Promise.all(replies.map((raw, i) => this.admitted(observations[i] as Observation, raw)));
     } catch (err) {
       throw new StoreUnavailableError(`redis: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
   }
 
-  private async evalOne(keys: string[], arg: string): Promise<unknown> {
+  /**
+   * The first request of a new session record costs a second round trip (and only that
+   * one): the record's source and principal live under other hash tags (other Cluster
+   * slots), so the session script cannot read them. The source's new-record count is
+   * checked (over it: the record is removed again and the request refused), and a principal
+   * revocation is copied onto the session, so its later requests are refused in one script.
+   */
+  private async admitted(o: Observation, raw: unknown): Promise<ObservationResult> {
+    const result = decodeRaw(raw);
+    const s = o.session;
+    if (result.fr !== 1 || s === undefined) return decode(result);
+    const [admit, revokedUntil] = await Promise.all([
+      s.source === '' || this.churn.max <= 0
+        ? Promise.resolve(1)
+        : this.evalOne(ADMIT_SHA, ADMIT_SCRIPT, [sourceKey(s.source)], String(o.nowMs), String(this.churn.windowMs), String(this.churn.max)),
+      s.principal === '' ? Promise.resolve(null) : this.client.hget(principalRevocationKey(s.principal), 'u'),
+    ]);
+    const until = Number(revokedUntil ?? 0);
+    const revoked = until > o.nowMs;
+    if (Number(admit) !== 1) {
+      const keys = keysFor(o);
+      await this.client.del(...keys.filter((_, i) => i !== 1));
+      return churned(revoked);
+    }
+    if (!revoked) return decode(result);
+    await this.client.set(`${sessionKeyBase(o.ref)}:r`, String(until), 'PX', Math.max(1, Math.ceil(until - o.nowMs)));
+    return { ...decode(result), revoked: true };
+  }
+
+  private async evalOne(sha: string, script: string, keys: string[], ...args: string[]): Promise<unknown> {
     try {
-      return await this.client.evalsha(SCRIPT_SHA, keys.length, ...keys, arg);
+      return await this.client.evalsha(sha, keys.length, ...keys, ...args);
     } catch (err) {
       if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
       // The script cache was flushed (restart, failover): EVAL loads it again.
-      return this.client.eval(OBSERVE_SCRIPT, keys.length, ...keys, arg);
+      return this.client.eval(script, keys.length, ...keys, ...args);
     }
   }
 
@@ -227,12 +311,16 @@ export class RedisStateStore implements StateStore {
     return this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
   }
 
-  private async scanRecords(): Promise<string[]> {
+  private scanRecords(): Promise<string[]> {
+    return this.scan(`${KEY_PREFIX}:{*}:s:*`);
+  }
+
+  private async scan(pattern: string): Promise<string[]> {
     const keys: string[] = [];
     for (const node of this.masters()) {
       let cursor = '0';
       do {
-        const [next, batch] = await node.scan(cursor, 'MATCH', `${KEY_PREFIX}:{*}:s:*`, 'COUNT', 1000);
+        const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
         cursor = next;
         keys.push(...batch);
       } while (cursor !== '0');
@@ -252,18 +340,20 @@ export class RedisStateStore implements StateStore {
       if (h.ca === undefined) continue;
       const principal = h.pr ?? '';
       if (filter.principal !== undefined && principal !== filter.principal) continue;
+      const principalUntil = principal === '' ? null : await this.client.hget(principalRevocationKey(principal), 'u');
       out.push({
         ref,
         policy,
         kind: (h.k ?? 'peer') as SessionKind,
         label: h.lb ?? '',
+        client: h.cl ?? '',
         principal,
         createdAt: Number(h.ca),
         lastSeenAt: Number(h.ls ?? h.ca),
         requests: Number(h.n ?? 0),
         suspendedUntil: Number(h.su ?? 0) > now ? Number(h.su) : 0,
         suspendReason: Number(h.su ?? 0) > now ? (h.sr ?? '') : '',
-        revoked: Number(revoked ?? 0) > now,
+        revoked: Number(revoked ?? 0) > now || Number(principalUntil ?? 0) > now,
       });
     }
     return out;
@@ -275,10 +365,26 @@ export class RedisStateStore implements StateStore {
     if (filter.principal !== undefined) {
       for (const record of await this.list({ principal: filter.principal }, nowMs)) refs.add(record.ref);
     }
+    const px = Math.max(1, Math.ceil(forMs));
+    if (filter.principal !== undefined) {
+      // Sessions the principal starts from now on: checked when their record is created.
+      const key = principalRevocationKey(filter.principal);
+      await this.client.hset(key, 'u', String(nowMs + forMs), 'p', filter.principal);
+      await this.client.pexpire(key, px);
+    }
     for (const ref of refs) {
-      await this.client.set(`${sessionKeyBase(ref)}:r`, String(nowMs + forMs), 'PX', Math.max(1, Math.ceil(forMs)));
+      await this.client.set(`${sessionKeyBase(ref)}:r`, String(nowMs + forMs), 'PX', px);
     }
     return refs.size;
+  }
+
+  async listRevokedPrincipals(nowMs = Date.now()): Promise<PrincipalRevocation[]> {
+    const out: PrincipalRevocation[] = [];
+    for (const key of await this.scan(`${KEY_PREFIX}:{pr.*}:rp`)) {
+      const [until, principal] = await this.client.hmget(key, 'u', 'p');
+      if (typeof principal === 'string' && Number(until ?? 0) > nowMs) out.push({ principal, until: Number(until) });
+    }
+    return out;
   }
 
   async close(): Promise<void> {

@@ -62,6 +62,13 @@ export interface SessionObservation {
   readonly kind: SessionKind;
   /** Non-secret label for `sessions list` (principal, address + agent, or an id prefix). */
   readonly label: string;
+  /** `Mcp-Session-Id` sessions: redacted client address and truncated user agent for `sessions list` ('' otherwise). */
+  readonly client: string;
+  /**
+   * Client address (IPv6 cut to /64) that new session records are counted against
+   * (`newSessionsPerSource`); '' when unknown.
+   */
+  readonly source: string;
   /** Principal for `sessions revoke --principal` ('' when anonymous). */
   readonly principal: string;
   readonly maxLifetimeMs: number;
@@ -129,6 +136,11 @@ export interface ObservationResult {
   readonly counters: readonly CounterResult[];
   /** Set when this request suspended the scope (until this time). */
   readonly suspendedNow: number;
+  /**
+   * The request would have created a new session record, but its source already created
+   * `newSessionsPerSource` in the window: nothing was recorded.
+   */
+  readonly churned: boolean;
 }
 
 export interface SessionRecord {
@@ -136,6 +148,8 @@ export interface SessionRecord {
   readonly policy: string;
   readonly kind: SessionKind;
   readonly label: string;
+  /** `Mcp-Session-Id` sessions: redacted client address and user agent at first use. */
+  readonly client: string;
   readonly principal: string;
   readonly createdAt: number;
   readonly lastSeenAt: number;
@@ -144,6 +158,25 @@ export interface SessionRecord {
   readonly suspendReason: string;
   readonly revoked: boolean;
 }
+
+/** A principal refused by `sessions revoke --principal`, including sessions it starts later. */
+export interface PrincipalRevocation {
+  readonly principal: string;
+  /** ms since the epoch. */
+  readonly until: number;
+}
+
+/** How many new session records one source may create per window (0 turns the limit off). */
+export interface NewSessionLimit {
+  readonly max: number;
+  readonly windowMs: number;
+}
+
+/**
+ * 200 a minute: far above what one client (or a NAT of agents) starts, far below what it
+ * takes to churn a 100,000-entry memory store.
+ */
+export const DEFAULT_NEW_SESSIONS_PER_SOURCE: NewSessionLimit = { max: 200, windowMs: 60_000 };
 
 export interface SessionFilter {
   readonly ref?: string;
@@ -157,8 +190,13 @@ export interface StateStore {
   observe(observations: readonly Observation[]): Promise<ObservationResult[]>;
   /** Sessions known to the store; `nowMs` decides what counts as expired, suspended, revoked. */
   list(filter?: SessionFilter, nowMs?: number): Promise<SessionRecord[]>;
-  /** Marks matching sessions revoked for `forMs`; returns how many session refs were revoked. */
+  /**
+   * Marks matching sessions revoked for `forMs`; returns how many session refs were revoked.
+   * With a principal, also refuses every session the principal starts during `forMs`.
+   */
   revoke(filter: SessionFilter, forMs: number, nowMs: number): Promise<number>;
+  /** Principal revocations in force at `nowMs`. */
+  listRevokedPrincipals(nowMs?: number): Promise<PrincipalRevocation[]>;
   close(): Promise<void>;
 }
 
