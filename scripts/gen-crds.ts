@@ -48,7 +48,8 @@ const SOURCES: readonly CrdSource[] = [
     columns: [
       { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Whether the sidecar and discovery are working.' },
       { name: 'Drifted', type: 'integer', jsonPath: '.status.driftedTools', description: 'Tools whose live definition differs from the approved pin (blocked).' },
-      { name: 'Tools', type: 'string', jsonPath: '.status.tools[*].name', description: 'Tools the server lists.', priority: 1 },
+      // A JSONPath column over a list prints only its first element, so the operator writes a joined string.
+      { name: 'Tools', type: 'string', jsonPath: '.status.toolsSummary', description: 'Tools the server lists.', priority: 1 },
       AGE,
     ],
   },
@@ -62,7 +63,7 @@ const SOURCES: readonly CrdSource[] = [
     status: mcpPolicyStatusSchema,
     columns: [
       { name: 'Mode', type: 'string', jsonPath: '.spec.mode', description: 'Enforce or Audit.' },
-      { name: 'Targets', type: 'string', jsonPath: '.spec.targetRefs[*].name', description: 'MCPServers the policy protects.' },
+      { name: 'Targets', type: 'string', jsonPath: '.status.targetsSummary', description: 'MCPServers the policy protects.' },
       { name: 'Accepted', type: 'string', jsonPath: '.status.conditions[?(@.type=="Accepted")].status', description: 'Whether the policy compiled and applies.' },
       AGE,
     ],

@@ -237,12 +237,12 @@ describe('generated CRDs', () => {
     expect(columns(servers)).toEqual([
       'Ready=.status.conditions[?(@.type=="Ready")].status',
       'Drifted=.status.driftedTools',
-      'Tools=.status.tools[*].name',
+      'Tools=.status.toolsSummary',
       'Age=.metadata.creationTimestamp',
     ]);
     expect(columns(policies)).toEqual([
       'Mode=.spec.mode',
-      'Targets=.spec.targetRefs[*].name',
+      'Targets=.status.targetsSummary',
       'Accepted=.status.conditions[?(@.type=="Accepted")].status',
       'Age=.metadata.creationTimestamp',
     ]);

@@ -346,6 +346,10 @@ export const mcpServerStatusSchema: SchemaNode = object('Observed state, written
     ),
   }),
   driftedTools: int('Number of tools whose live digest differs from the approved pin.', { minimum: 0 }),
+  toolsSummary: str(
+    'The names of status.tools joined with ", " (e.g. "read_file, run_backup"), for the Tools printer column: a JSONPath column over a list shows only its first element.',
+    { maxLength: 4096 },
+  ),
 });
 
 // ---------------------------------------------------------------------------------------
@@ -695,6 +699,10 @@ export const mcpPolicyStatusSchema: SchemaNode = object('Observed state, written
   observedGeneration: observedGenerationSchema,
   conditions: conditionsSchema,
   targets: stringList('namespace/name of the MCPServers the policy applies to.'),
+  targetsSummary: str(
+    'The names of spec.targetRefs joined with ", " (e.g. "warden-demo, ghost"), for the Targets printer column: a JSONPath column over a list shows only its first element.',
+    { maxLength: 4096 },
+  ),
 });
 
 // ---------------------------------------------------------------------------------------

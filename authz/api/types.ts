@@ -74,6 +74,8 @@ export interface MCPServerStatus {
   tools?: DiscoveredTool[];
   /** Number of tools whose live digest differs from the pin (printer column "Drifted"). */
   driftedTools?: number;
+  /** status.tools names joined with ", " (printer column "Tools"). */
+  toolsSummary?: string;
 }
 
 export interface MCPServer {
@@ -206,6 +208,8 @@ export interface MCPPolicyStatus {
   observedGeneration?: number;
   conditions?: Condition[];
   targets?: string[];
+  /** spec.targetRefs names joined with ", " (printer column "Targets"). */
+  targetsSummary?: string;
 }
 
 export interface MCPPolicy {

@@ -290,4 +290,26 @@ describe('CRDs on a real API server', () => {
     });
     expect(servers.columnDefinitions.map((c) => c.name)).toEqual(expect.arrayContaining(['Name', 'Ready', 'Drifted', 'Age']));
   });
+
+  it('shows every target and every tool in the Targets and Tools columns (from the summaries the operator writes)', async () => {
+    const asTable = { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' };
+    type Table = { columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[]; object: { metadata: { name: string } } }> };
+    const cell = (table: Table, name: string, column: string): unknown =>
+      table.rows.find((r) => r.object.metadata.name === name)?.cells[table.columnDefinitions.findIndex((c) => c.name === column)];
+
+    await create(client, policy('two-targets', { targetRefs: [{ name: 'warden-demo' }, { name: 'ghost' }] }));
+    await client.apply(MCPPOLICIES, { metadata: { name: 'two-targets', namespace: NS }, status: { targetsSummary: 'warden-demo, ghost' } }, { subresource: 'status' });
+    const policies = await client.request<Table>('GET', `${resourcePath(MCPPOLICIES, NS)}?includeObject=Metadata`, asTable);
+    expect(cell(policies, 'two-targets', 'Targets')).toBe('warden-demo, ghost');
+
+    await create(client, server('two-tools', { selector: { matchLabels: { app: 'two' } }, upstream: { port: 8080 } }));
+    const tools = [
+      { name: 'read_file', digest: `sha256:${'a'.repeat(64)}` },
+      { name: 'run_backup', digest: `sha256:${'b'.repeat(64)}` },
+    ];
+    await client.apply(MCPSERVERS, { metadata: { name: 'two-tools', namespace: NS }, status: { tools, toolsSummary: 'read_file, run_backup', driftedTools: 1 } }, { subresource: 'status' });
+    const servers = await client.request<Table>('GET', `${resourcePath(MCPSERVERS, NS)}?includeObject=Metadata`, asTable);
+    expect(cell(servers, 'two-tools', 'Tools')).toBe('read_file, run_backup');
+    expect(cell(servers, 'two-tools', 'Drifted')).toBe(1);
+  });
 });
