@@ -39,16 +39,6 @@ const WRITE_WORDS = new Set([
 /** Words that behave like functions when followed by `(` (MySQL `REPLACE()`, `INSERT()`). */
 const WRITE_WORDS_AS_FUNCTIONS = new Set(['replace', 'insert']);
 
-/** Keywords that may precede `(` without being a function call (for `allowFunctions`). */
-const PAREN_KEYWORDS = new Set([
-  'in', 'exists', 'values', 'any', 'all', 'some', 'as', 'over', 'filter', 'within', 'using', 'on',
-  'from', 'join', 'where', 'and', 'or', 'not', 'select', 'when', 'then', 'else', 'case', 'cast',
-  'coalesce', 'nullif', 'greatest', 'least', 'row', 'array', 'limit', 'offset', 'top', 'by', 'having',
-  'with', 'union', 'intersect', 'except', 'lateral', 'is', 'like', 'between', 'into', 'table',
-  'extract', 'substring', 'position', 'trim', 'overlay', 'interval', 'date', 'timestamp', 'returns',
-  'partition', 'rows', 'range', 'groups', 'recursive', 'materialized', 'distinct', 'tablesample',
-]);
-
 const MAX_PAREN_DEPTH = 256;
 
 interface Pending {
@@ -66,13 +56,11 @@ function issue(rule: string, message: string, start: number, end: number): SqlIs
 }
 
 /** Decides a word once the token after it is known. */
-function resolveWord(w: Pending, nextType: TokenType, policy: FunctionPolicy, readOnly: boolean, hasAllowlist: boolean): SqlIssue | undefined {
+function resolveWord(w: Pending, nextType: TokenType, policy: FunctionPolicy, readOnly: boolean): SqlIssue | undefined {
   if (nextType === Tok.LParen && !w.afterAs) {
-    const keyword = PAREN_KEYWORDS.has(w.text) || (WRITE_WORDS.has(w.text) && !WRITE_WORDS_AS_FUNCTIONS.has(w.text));
-    if (!(hasAllowlist && keyword) && policy.denies(w.text)) {
-      const why = hasAllowlist ? 'is not in allowFunctions' : 'is denied';
-      return issue('sql-denied-function', `function ${w.text}() ${why}`, w.start, w.end);
-    }
+    // allowFunctions only adds to what is allowed (policy.denies knows it); it never turns
+    // keyword-like words such as exec( into something unchecked.
+    if (policy.denies(w.text)) return issue('sql-denied-function', `function ${w.text}() is denied`, w.start, w.end);
     if (WRITE_WORDS_AS_FUNCTIONS.has(w.text)) return undefined;
   }
   if (nextType === Tok.Dot) {
@@ -92,7 +80,7 @@ function resolveWord(w: Pending, nextType: TokenType, policy: FunctionPolicy, re
 }
 
 /** Checks one dialect; returns the first issue. */
-function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy, readOnly: boolean, hasAllowlist: boolean): SqlIssue | undefined {
+function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy, readOnly: boolean): SqlIssue | undefined {
   const lx = new SqlLexer(value, dialect);
   let statements = 0;
   let codeInStatement = 0;
@@ -105,7 +93,7 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
     const t = lx.next();
     if (t === Tok.Comment) continue;
     if (pending !== undefined) {
-      const found = resolveWord(pending, t, policy, readOnly, hasAllowlist);
+      const found = resolveWord(pending, t, policy, readOnly);
       if (found !== undefined) return found;
       pending = undefined;
     }
@@ -171,9 +159,8 @@ export function lexicalSqlIssue(
 ): SqlIssue | undefined {
   const policy = functionPolicy(options);
   const readOnly = options?.readOnly ?? true;
-  const hasAllowlist = options?.allowFunctions !== undefined;
   for (const dialect of dialects) {
-    const found = checkDialect(value, dialect, policy, readOnly, hasAllowlist);
+    const found = checkDialect(value, dialect, policy, readOnly);
     if (found !== undefined) return found;
   }
   return undefined;
