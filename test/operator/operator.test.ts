@@ -32,7 +32,7 @@ const runBackup: ToolDefinition = {
   inputSchema: { type: 'object', properties: { filename: { type: 'string' } }, required: ['filename'] },
 };
 
-type Status = { observedGeneration?: number; conditions?: Condition[]; tools?: DiscoveredTool[]; driftedTools?: number; targets?: string[] };
+type Status = { observedGeneration?: number; conditions?: Condition[]; tools?: DiscoveredTool[]; driftedTools?: number; targets?: string[]; toolsSummary?: string; targetsSummary?: string };
 type WithStatus = KubeObject & { status?: Status; spec?: Record<string, unknown> };
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -209,12 +209,14 @@ describe('operator on a real API server', () => {
     expect(condition(server, 'Discovered')).toMatchObject({ status: 'True', reason: 'ToolsListed' });
     expect(condition(server, 'ToolsApproved')).toMatchObject({ status: 'True', reason: 'AllToolsApproved' });
     expect(server.status?.driftedTools).toBe(0);
+    expect(server.status?.toolsSummary).toBe('read_file, run_backup');
 
     const policy = await eventually('Accepted', async () => {
       const p = await client.get<WithStatus>(MCPPOLICIES, NS, 'files-strict');
       return condition(p, 'Accepted')?.status === 'True' ? p : undefined;
     });
     expect(policy.status?.targets).toEqual(['demo/files']);
+    expect(policy.status?.targetsSummary).toBe('files');
     expect(condition(policy, 'Conflicted')).toMatchObject({ status: 'False', reason: 'NoConflicts' });
     const table = await client.request<{ columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[] }> }>('GET', resourcePath(MCPPOLICIES, NS), {
       accept: 'application/json;as=Table;g=meta.k8s.io;v=v1',
@@ -291,6 +293,8 @@ describe('operator on a real API server', () => {
     const col = (name: string): number => table.columnDefinitions.findIndex((c) => c.name === name);
     expect(table.rows[0]?.cells[col('Ready')]).toBe('False');
     expect(table.rows[0]?.cells[col('Drifted')]).toBe(1);
+    // Every tool in the Tools column (kubectl get -o wide), not only the first.
+    expect(table.rows[0]?.cells[col('Tools')]).toBe('read_file, run_backup');
   });
 
   it('lets agents reach only the Envoy listener, and the operator the upstream port, through an owned NetworkPolicy', async () => {

@@ -11,6 +11,7 @@ import type { EventRecorder } from '../../runtime/events.js';
 import type { Informer } from '../../runtime/informer.js';
 import { splitKey, type KubeClient, type KubeObject } from '../../runtime/kube-client.js';
 import { MCPPOLICIES } from '../../runtime/resources.js';
+import { joinedSummary } from '../summary.js';
 import { policyVerdict, rejectedAsInvalid } from './acceptance.js';
 
 export interface MCPPolicyReconcilerDeps {
@@ -45,7 +46,9 @@ export function makeMCPPolicyReconciler(deps: MCPPolicyReconcilerDeps): (key: st
       verdict = policyVerdict(validated.resource, servers, policies, generation);
     }
     const conditions = setConditions(previous.conditions, verdict.conditions, now());
-    const status = { observedGeneration: generation, conditions, targets: verdict.targets };
+    const refs = (raw.spec as { targetRefs?: unknown } | undefined)?.targetRefs;
+    const refNames = Array.isArray(refs) ? refs.flatMap((r: unknown) => (typeof (r as { name?: unknown } | null)?.name === 'string' ? [(r as { name: string }).name] : [])) : [];
+    const status = { observedGeneration: generation, conditions, targets: verdict.targets, targetsSummary: joinedSummary(refNames) };
     if (canonicalize(previous) !== canonicalize(status)) {
       await deps.client.apply(MCPPOLICIES, { metadata: { name, namespace }, status }, { subresource: 'status' });
     }

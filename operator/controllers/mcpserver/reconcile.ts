@@ -23,6 +23,7 @@ import { CONFIGMAPS, MCPSERVERS, NETWORK_POLICIES } from '../../runtime/resource
 import type { ListedTools } from '../../discovery/list-tools.js';
 import { hasSidecar, type PodLike } from '../../webhook/sidecar.js';
 import { selectorMatches } from '../label-selector.js';
+import { joinedSummary } from '../summary.js';
 import { policyTargets } from '../policy-targets.js';
 import { serverConditions, type DiscoveryOutcome } from './conditions.js';
 import { desiredEnvoyConfigMap, envoyConfigMapName } from './envoy-configmap.js';
@@ -214,7 +215,12 @@ export function makeMCPServerReconciler(deps: MCPServerReconcilerDeps): (key: st
       now(),
     );
     const driftedTools = tools.filter((t) => t.state === 'Drifted').length;
-    const status = { observedGeneration: generation, conditions, driftedTools, ...(live !== undefined ? { tools } : {}) };
+    const status = {
+      observedGeneration: generation,
+      conditions,
+      driftedTools,
+      ...(live !== undefined ? { tools, toolsSummary: joinedSummary(tools.map((t) => t.name)) } : {}),
+    };
     await writeStatus(raw, previousStatus, status);
 
     const before = new Map((previousStatus.tools ?? []).map((t) => [t.name, t]));
