@@ -1,5 +1,5 @@
 /**
- * `mcp-warden operator` as a real process, killed (SIGKILL) in the middle of a reconcile —
+ * `mcp-warden operator --leader-elect` as a real process, killed (SIGKILL) in the middle of a reconcile —
  * while it waits on a slow tools/list after a spec change — and started again: the new
  * process converges to the new generation, repeats no Event, creates nothing twice, and
  * then stops writing.
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Condition, ToolDefinition } from '../../authz/api/types.js';
 import { KubeClient, loadKubeConfig, type KubeObject } from '../../operator/runtime/kube-client.js';
-import { CONFIGMAPS, EVENTS, MCPPOLICIES, MCPSERVERS, NAMESPACES, PODS, resourcePath } from '../../operator/runtime/resources.js';
+import { CONFIGMAPS, EVENTS, LEASES, MCPPOLICIES, MCPSERVERS, NAMESPACES, PODS, resourcePath } from '../../operator/runtime/resources.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 import { nodeModuleCommand, spawnManaged, type ManagedProcess } from '../support/processes.js';
 import { installCrds } from './crd-install.js';
@@ -42,6 +42,7 @@ describe('operator process killed mid-reconcile', () => {
       '--operator-namespace', 'mcp-warden',
       '--authz-address', '127.0.0.1:9191',
       '--no-webhook',
+      '--leader-elect',
       '--log-level', 'warn',
     ]);
     return spawnManaged(name, command, args);
@@ -86,15 +87,27 @@ describe('operator process killed mid-reconcile', () => {
     const current = await server();
     await client.replace(MCPSERVERS, { ...current, spec: { ...current.spec, discovery: { interval: '5m' } } });
     await eventually('tools/list in flight', async () => (mcp.listCalls > callsBefore ? true : undefined));
+    const holder = async (): Promise<string | undefined> =>
+      (await client.getOrUndefined<KubeObject & { spec?: { holderIdentity?: string } }>(LEASES, 'mcp-warden', 'mcp-warden-operator'))?.spec?.holderIdentity;
+    const killedHolder = await holder();
+    expect(killedHolder).toMatch(/-\d+$/);
     await operator.stop('SIGKILL');
     expect((await server()).status?.observedGeneration).toBe(1);
 
     mcp.delayMs = 0;
     operator = startOperatorProcess('operator-2');
-    const converged = await eventually('generation 2 observed', async () => {
-      const s = await server();
-      return s.status?.observedGeneration === 2 && s.status.conditions?.every((c) => c.observedGeneration === 2) ? s : undefined;
-    });
+    // The killed leader never released its Lease: the new process takes over once it expires (15 s).
+    const converged = await eventually(
+      'generation 2 observed',
+      async () => {
+        const s = await server();
+        return s.status?.observedGeneration === 2 && s.status.conditions?.every((c) => c.observedGeneration === 2) ? s : undefined;
+      },
+      45_000,
+    );
+    const newHolder = await holder();
+    expect(newHolder).toMatch(/-\d+$/);
+    expect(newHolder).not.toBe(killedHolder);
     expect(converged.status?.conditions?.find((c) => c.type === 'Discovered')).toMatchObject({ status: 'True', reason: 'ToolsListed' });
     expect(converged.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
 
@@ -114,5 +127,5 @@ describe('operator process killed mid-reconcile', () => {
     const before = await versions();
     await new Promise((r) => setTimeout(r, 2000));
     expect(await versions()).toEqual(before);
-  }, 90_000);
+  }, 120_000);
 });
