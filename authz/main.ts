@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { watchManifests, type ConfigError, type LoadResult } from './config/watch.js';
-import { watchClusterManifests } from './config/cluster.js';
+import type { ClusterLoadResult } from './config/cluster.js';
 import { buildSnapshot, type InferenceNote, type SnapshotOptions } from './config/snapshot.js';
 import { startAuthzServer } from './envoy/server.js';
 import { createEngine } from './pipeline/decide.js';
@@ -99,10 +99,18 @@ export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
     for (const e of errors) logger.error({ event: 'mcp-warden.config', file: e.file, document: e.document, path: e.path }, `config rejected, keeping the last good one: ${e.file}:${e.document}: ${e.path}: ${e.message}`);
   }
 
-  const watcher =
-    options.configPath !== undefined
-      ? await watchManifests(options.configPath, onLoad, { onError: onErrors, pollMs: options.pollConfigMs })
-      : await watchClusterManifests(options.kubeconfig, (result) => onLoad(result, { isolateInvalid: true, rejected: result.rejectedPolicies }), onClusterErrors, { logger, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) });
+  let watcher;
+  try {
+    watcher =
+      options.configPath !== undefined
+        ? await watchManifests(options.configPath, onLoad, { onError: onErrors, pollMs: options.pollConfigMs })
+        : await watchCluster(options, (result) => onLoad(result, { isolateInvalid: true, rejected: result.rejectedPolicies }), onClusterErrors, logger);
+  } catch (err) {
+    // Nothing may keep the process alive (or the port bound) after a start-up failure.
+    await server.close();
+    await stateful.close();
+    throw err;
+  }
 
   const metricsServer = options.metricsListen !== undefined ? await startMetricsServer(options.metricsListen, metrics.registry, createSessionsAdminHandler(store)) : undefined;
 
@@ -118,6 +126,30 @@ export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
       await stateful.close();
     },
   };
+}
+
+/**
+ * Cluster mode: watch MCPServer/MCPPolicy through the API server. The Kubernetes client is
+ * loaded only here, so file mode never pays for it. Failures name the mode, the kubeconfig
+ * and the alternative, instead of an ENOENT or endless retries against localhost:8080.
+ */
+async function watchCluster(
+  options: AuthzOptions,
+  onLoad: (result: ClusterLoadResult) => void,
+  onErrors: (errors: readonly ConfigError[]) => void,
+  logger: Logger,
+): Promise<{ close(): Promise<void> }> {
+  const alternative = 'or pass --config PATH to read MCPServer/MCPPolicy manifests from files';
+  if (options.kubeconfig === undefined && process.env.KUBERNETES_SERVICE_HOST === undefined) {
+    throw new Error(`cluster mode (no --config): no kubeconfig given and not running inside a Kubernetes pod (KUBERNETES_SERVICE_HOST is unset); pass --kubeconfig PATH to watch a cluster, ${alternative}`);
+  }
+  const source = options.kubeconfig !== undefined ? `kubeconfig ${options.kubeconfig}` : 'the in-cluster service account';
+  const { watchClusterManifests } = await import('./config/cluster.js');
+  try {
+    return await watchClusterManifests(options.kubeconfig, onLoad, onErrors, { logger, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) });
+  } catch (err) {
+    throw new Error(`cluster mode (no --config): cannot watch MCPServer/MCPPolicy with ${source}: ${err instanceof Error ? err.message : String(err)}; fix the kubeconfig (--kubeconfig PATH), ${alternative}`, { cause: err });
+  }
 }
 
 /**
@@ -173,24 +205,30 @@ export async function runAuthzCommand(argv: string[]): Promise<number> {
   // Secrets come from a file or the environment, never from argv (visible in ps).
   const redisUrl = values.redis ?? process.env.MCP_WARDEN_REDIS_URL;
   const redisPassword = values['redis-password-file'] !== undefined ? (await readFile(values['redis-password-file'], 'utf8')).trim() : process.env.MCP_WARDEN_REDIS_PASSWORD;
-  const running = await startAuthz({
-    configPath: values.config,
-    kubeconfig: values.kubeconfig ?? process.env.KUBECONFIG,
-    namespace: values.namespace,
-    listen: values.listen,
-    metricsListen: values['metrics-listen'],
-    store: {
-      ...(redisUrl !== undefined ? { redisUrl } : {}),
-      ...(redisPassword !== undefined ? { redisPassword } : {}),
-      ...(values['redis-tls'] ? { redisTls: true } : {}),
-      ...(values['redis-tls-ca'] !== undefined ? { redisTlsCaFile: values['redis-tls-ca'] } : {}),
-      ...(values['redis-cluster'] ? { redisCluster: true } : {}),
-      ...(values['max-sessions'] !== undefined ? { memoryMaxSessions: Number(values['max-sessions']) } : {}),
-    },
-    geoipDb: values['geoip-db'],
-    logger,
-    pollConfigMs: values['poll-config-ms'] !== undefined ? Number(values['poll-config-ms']) : undefined,
-  });
+  let running: RunningAuthz;
+  try {
+    running = await startAuthz({
+      configPath: values.config,
+      kubeconfig: values.kubeconfig ?? process.env.KUBECONFIG,
+      namespace: values.namespace,
+      listen: values.listen,
+      metricsListen: values['metrics-listen'],
+      store: {
+        ...(redisUrl !== undefined ? { redisUrl } : {}),
+        ...(redisPassword !== undefined ? { redisPassword } : {}),
+        ...(values['redis-tls'] ? { redisTls: true } : {}),
+        ...(values['redis-tls-ca'] !== undefined ? { redisTlsCaFile: values['redis-tls-ca'] } : {}),
+        ...(values['redis-cluster'] ? { redisCluster: true } : {}),
+        ...(values['max-sessions'] !== undefined ? { memoryMaxSessions: Number(values['max-sessions']) } : {}),
+      },
+      geoipDb: values['geoip-db'],
+      logger,
+      pollConfigMs: values['poll-config-ms'] !== undefined ? Number(values['poll-config-ms']) : undefined,
+    });
+  } catch (err) {
+    process.stderr.write(`mcp-warden authz: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
   logger.info({ event: 'mcp-warden.start', port: running.port, metricsPort: running.metricsPort }, `authz listening on ${values.listen.replace(/:\d+$/, '')}:${running.port}`);
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();

@@ -32,6 +32,11 @@ export interface ClusterWatchOptions {
   readonly namespace?: string | undefined;
   readonly debounceMs?: number | undefined;
   readonly logger?: Logger | undefined;
+  /**
+   * How long to wait for the first complete list before giving up; the informers retry
+   * forever otherwise (wrong server, missing CRDs, no RBAC). Default 30 s.
+   */
+  readonly syncTimeoutMs?: number | undefined;
 }
 
 export interface ClusterManifestWatcher {
@@ -150,7 +155,25 @@ export async function watchClusterManifests(
   };
   servers.on(schedule);
   policies.on(schedule);
-  await Promise.all([servers.start(), policies.start()]);
+  const syncTimeoutMs = options.syncTimeoutMs ?? 30_000;
+  let syncTimer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    syncTimer = setTimeout(() => {
+      reject(
+        new Error(
+          `no complete list of MCPServer and MCPPolicy from the API server at ${client.server} within ${syncTimeoutMs / 1000}s (is it reachable, are the CRDs in crds/ installed, and may this identity list and watch them?)`,
+        ),
+      );
+    }, syncTimeoutMs);
+  });
+  try {
+    await Promise.race([Promise.all([servers.start(), policies.start()]), timedOut]);
+  } catch (err) {
+    await Promise.all([servers.stop(), policies.stop()]);
+    throw err;
+  } finally {
+    clearTimeout(syncTimer);
+  }
   synced = true;
   reload();
   return {
