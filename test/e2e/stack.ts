@@ -18,12 +18,16 @@ import { freePort } from '../support/processes.js';
 
 export interface ProtectedStack {
   readonly server: MCPServer;
+  /** The MCPPolicy document the authz service was started with. */
+  readonly policy: Record<string, unknown>;
   readonly tools: readonly ToolDefinition[];
   readonly authz: AuthzProcess;
   readonly envoy: RunningEnvoy;
   readonly protectedUrl: string;
   readonly directUrl: string;
   readonly configDir: string;
+  /** Rewrites the manifests the authz service watches (it reloads them in place). */
+  publish(docs: readonly unknown[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -80,12 +84,16 @@ export async function startProtectedStack(o: StackOptions): Promise<ProtectedSta
   }
   return {
     server,
+    policy,
     tools,
     authz,
     envoy,
     protectedUrl: envoy.url,
     directUrl: o.upstream.url,
     configDir,
+    async publish(docs) {
+      await writeManifests(manifestDir, 'warden.yaml', docs);
+    },
     async stop() {
       await envoy.stop();
       await authz.stop();
@@ -97,8 +105,10 @@ export async function startProtectedStack(o: StackOptions): Promise<ProtectedSta
 export interface ConnectAs {
   /** Sent as `Authorization: Bearer …`. */
   readonly bearer?: string;
-  /** A fetch that presents a client certificate (TLS listeners). */
+  /** A fetch that presents a client certificate (TLS listeners) or binds a source address. */
   readonly fetch?: typeof fetch;
+  /** Join an existing session (the SDK then skips initialize), e.g. a stolen one. */
+  readonly sessionId?: string;
 }
 
 /** An official SDK client connected over Streamable HTTP. */
@@ -107,6 +117,7 @@ export async function connect(url: string, options?: ClientOptions, as: ConnectA
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     ...(as.bearer !== undefined ? { requestInit: { headers: { authorization: `Bearer ${as.bearer}` } } } : {}),
     ...(as.fetch !== undefined ? { fetch: as.fetch } : {}),
+    ...(as.sessionId !== undefined ? { sessionId: as.sessionId } : {}),
   });
   await client.connect(transport);
   return { client, transport };
