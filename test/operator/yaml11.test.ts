@@ -65,10 +65,12 @@ describe('shipped YAML under YAML 1.1 (kubectl)', () => {
   });
 
   it('the generator quotes strings YAML 1.1 would read as booleans, null, numbers or dates', () => {
-    const tricky = ['Off', 'on', 'ON', 'y', 'N', 'yes', 'No', 'true', 'False', 'null', '~', '', '0x1F', '010', '1_000', '1e3', '.inf', '12:30', '2025-06-18', 'Deny'];
+    const tricky = ['Off', 'on', 'ON', 'y', 'N', 'yes', 'No', 'true', 'False', 'null', '~', '', '0x1F', '010', '1_000', '1e3', '.inf', '12:30', '2025-06-18', 'Deny', '0o17', '0b101', '+1', '-1.5', '.5', '10m'];
     const text = toKubectlYaml({ enum: tricky });
     expect(parseAll(text, '1.1')[0]).toEqual({ enum: tricky });
     expect(parseAll(text, '1.2')[0]).toEqual({ enum: tricky });
+    // Go's resolver reads base-0 integers (0o17, 0b101, 1_000) too: those must be quoted, not plain.
+    for (const value of ['0o17', '0b101', '1_000', '+1']) expect(text).toContain(`"${value}"`);
     for (const crd of generateCrds()) {
       expect(parseAll(crd.text, '1.1')[0], crd.file).toEqual(crd.object);
     }
