@@ -5,12 +5,13 @@
  * gRPC and denies a drifted tool. File mode does not load the Kubernetes client.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolDigest } from '../../authz/api/digest.js';
 import type { MCPPolicy, ToolRule } from '../../authz/api/types.js';
+import { watchClusterManifests } from '../../authz/config/cluster.js';
 import { KubeClient, loadKubeConfig, type KubeObject } from '../../operator/runtime/kube-client.js';
 import { MCPPOLICIES, MCPSERVERS, NAMESPACES } from '../../operator/runtime/resources.js';
 import { connectCheckClient, type CheckClient, type DecodedCheckResponse } from '../grpc/check-client.js';
@@ -74,6 +75,31 @@ describe('mcp-warden authz start-up failures in cluster mode (real process)', ()
     expect(run.stderr).toContain('KUBERNETES_SERVICE_HOST');
     expect(run.stderr).toContain('--kubeconfig PATH');
     expect(run.stderr).toContain('--config PATH');
+  });
+
+  it('gives up with a clear error when the API server never answers the first list (instead of retrying forever)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'warden-kube-'));
+    const kubeconfig = join(dir, 'unreachable.kubeconfig');
+    // Port 1 on loopback: connection refused, as for a cluster that is down.
+    await writeFile(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: down, cluster: {server: "http://127.0.0.1:1"}}]',
+        'users: [{name: nobody, user: {token: "x"}}]',
+        'contexts: [{name: down, context: {cluster: down, user: nobody}}]',
+        'current-context: down',
+      ].join('\n'),
+    );
+    const started = Date.now();
+    const err = await watchClusterManifests(kubeconfig, () => undefined, () => undefined, { syncTimeoutMs: 1_500 }).then(
+      (w) => w.close().then(() => new Error('watch started against a dead API server')),
+      (e: unknown) => e,
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/no complete list of MCPServer and MCPPolicy from the API server at http:\/\/127\.0\.0\.1:1 within 1\.5s/);
   });
 
   it('file mode does not load the Kubernetes client; cluster mode code does', async () => {
