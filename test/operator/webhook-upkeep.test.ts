@@ -5,6 +5,8 @@
  * rollover keeps Pod creation working throughout, and `mcp-warden operator uninstall`
  * removes the configuration a stopped operator leaves behind.
  */
+import { X509Certificate } from 'node:crypto';
+import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../operator/operator.js';
 import { runOperatorCommand } from '../../operator/main.js';
@@ -12,12 +14,31 @@ import { KubeClient, loadKubeConfig, type KubeObject } from '../../operator/runt
 import { silentLogger } from '../../operator/runtime/logger.js';
 import { LEASES, MUTATING_WEBHOOK_CONFIGURATIONS, NAMESPACES, PODS, SECRETS } from '../../operator/runtime/resources.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
+import { splitBundle } from '../../operator/webhook/tls.js';
 import { installCrds } from './crd-install.js';
 
 const NS = 'apps';
 const CONFIG = 'mcp-warden-sidecar-injector';
 type WebhookConfig = KubeObject & { webhooks: Array<{ name: string; clientConfig: { caBundle?: string } }> };
 type Secret = KubeObject & { data: Record<string, string> };
+
+/** The certificate the webhook serves right now. */
+async function servedCertificate(port: number): Promise<X509Certificate> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      const cert = socket.getPeerX509Certificate();
+      socket.destroy();
+      if (cert === undefined) reject(new Error('no peer certificate'));
+      else resolve(cert);
+    });
+    socket.on('error', reject);
+  });
+}
+
+function issuedBy(cert: X509Certificate, caPem: string): boolean {
+  const ca = new X509Certificate(caPem);
+  return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+}
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -104,9 +125,26 @@ describe('webhook upkeep on a real API server', () => {
       webhook: { ...options.webhook!, caLifetimeMs: 12_000, servingLifetimeMs: 6_000, rotationCheckMs: 250, caPropagationMs: 1500 },
     });
     const firstCa = (await client.get<Secret>(SECRETS, 'mcp-warden', 'mcp-warden-webhook-tls')).data['ca.crt'];
+    const initialCa = splitBundle(await caBundle())[0];
     const failures: string[] = [];
     const bundles = new Set<string>();
+    // When each CA was first seen in the published bundle, and first seen signing the served certificate.
+    const published = new Map<string, number>();
+    const servedBy = new Map<string, number>();
     const until = Date.now() + 16_000;
+    const port = operator.webhookPort ?? 0;
+    const watchOrder = (async () => {
+      while (Date.now() < until) {
+        const served = await servedCertificate(port);
+        const seenAt = Date.now();
+        const bundle = await caBundle();
+        for (const pem of splitBundle(bundle)) if (!published.has(pem)) published.set(pem, seenAt);
+        const issuer = splitBundle(bundle).find((pem) => issuedBy(served, pem));
+        if (issuer === undefined) failures.push(`served certificate ${served.serialNumber} is signed by no CA in the published bundle`);
+        else if (!servedBy.has(issuer)) servedBy.set(issuer, seenAt);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
     while (Date.now() < until) {
       try {
         await createPod();
@@ -116,6 +154,11 @@ describe('webhook upkeep on a real API server', () => {
       bundles.add(await caBundle());
       await new Promise((r) => setTimeout(r, 150));
     }
+    await watchOrder;
+    // The new CA was published well before a certificate it signed was served (caPropagationMs 1500).
+    const rolledIn = [...servedBy.entries()].filter(([pem]) => pem !== initialCa);
+    expect(rolledIn.length).toBeGreaterThan(0);
+    for (const [pem, at] of rolledIn) expect(at - (published.get(pem) ?? at)).toBeGreaterThanOrEqual(1000);
     const secret = await client.get<Secret>(SECRETS, 'mcp-warden', 'mcp-warden-webhook-tls');
     expect(secret.data['ca.crt']).not.toBe(firstCa);
     // During the overlap the published bundle held both CAs.
