@@ -10,7 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { generateCrds, toKubectlYaml } from '../../scripts/gen-crds.js';
 import { REPO_ROOT } from './crd-install.js';
 
-const SHIPPED_DIRS = ['crds', 'examples'];
+const SHIPPED_DIRS = ['crds', 'examples', 'deploy'];
 
 function parseAll(text: string, version: '1.1' | '1.2'): unknown[] {
   return parseAllDocuments(text, { version }).map((doc) => doc.toJS() as unknown);
