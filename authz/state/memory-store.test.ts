@@ -66,3 +66,40 @@ describe('MemoryStateStore bounds', () => {
     expect(exceeded).toBe(95);
   });
 });
+
+describe('MemoryStateStore byte bound', () => {
+  const read = (i: number): Observation['counters'] => [
+    { kind: 'distinct', id: 'bulkAccess2', windowMs: 60_000, threshold: 200, member: (0x10000000 + i * 7_919).toString(16).padStart(12, '0'), effect: 'suspend' },
+    { kind: 'window', id: `loop0.${i}`, windowMs: 60_000, threshold: 100, effect: 'block' },
+  ];
+
+  it('holds heavy sessions (150 distinct files each) within memoryMaxBytes, evicting the least recently used', async () => {
+    const maxBytes = 2 * 1024 * 1024;
+    const store = new MemoryStateStore({ memoryMaxBytes: maxBytes });
+    for (let s = 0; s < 400; s++) {
+      for (let f = 0; f < 150; f++) {
+        const o = observation(`m.heavy-${s}`, T0 + f * 100);
+        await store.observe([{ ...o, session: { ...o.session!, ids: [{ kind: 'int', id: f + 1 }] }, counters: read(f) }]);
+      }
+      expect(store.bytes).toBeLessThanOrEqual(maxBytes);
+    }
+    // Each holds 64 counters and a 150-member set: a few hundred fit, not all 400.
+    expect(store.size).toBeGreaterThan(150);
+    expect(store.size).toBeLessThan(400);
+    expect((await store.list({}, T0 + 20_000)).map((r) => r.ref)).toContain('m.heavy-399');
+    expect((await store.list({}, T0 + 20_000)).map((r) => r.ref)).not.toContain('m.heavy-0');
+  }, 60_000);
+
+  it('caps a distinct set at threshold + 1 members, however many values arrive', async () => {
+    const store = new MemoryStateStore();
+    const before = store.bytes;
+    let last = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const [r] = await store.observe([{ ...observation('m.bulk', T0 + i), session: undefined, counters: [{ ...read(i)[0]!, effect: 'none' } as const] }]);
+      last = r?.counters[0]?.value ?? 0;
+    }
+    expect(last).toBe(201);
+    // 201 members in a half-full table of 512 small integers, not 5,000 members.
+    expect(store.bytes - before).toBeLessThan(6_000);
+  });
+});

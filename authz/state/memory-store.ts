@@ -42,10 +42,10 @@ export const DEFAULT_MEMORY_MAX_BYTES = 256 * 1024 * 1024;
 /**
  * Per entry: counters kept. Past it, the loop/enumeration counter with the lowest count makes
  * room (never a rule's rate, burst or distinct counter): a session rotating through more
- * argument sets than this keeps its MAX_COUNTERS most used ones counted, where Redis (no cap)
- * counts all. 128 covers the audit's 33-set rotation with room to spare at 40 bytes each.
+ * argument sets than this keeps its ~MAX_COUNTERS most used ones counted, where Redis (no
+ * cap) counts all. 64 covers the audit's 33-set rotation with room to spare, at 40 bytes each.
  */
-export const MAX_COUNTERS = 128;
+export const MAX_COUNTERS = 64;
 /** Suspended entries are skipped over when choosing an eviction victim among this many. */
 const EVICTION_SCAN = 8;
 /** Weight of the newest bucket in the burst baseline (exponential moving average). */
@@ -54,20 +54,27 @@ export const BURST_ALPHA = 0.2;
 export const HASH_RING_MIN = 32;
 /** Sources whose new-session counts are kept (least recently active forgotten first). */
 const MAX_SOURCES = 65_536;
+/** Window indexes kept per source modulo this (only equality with now's and the previous one matters). */
+const SOURCE_IDX = 2 ** 20;
+/** New-session counts per window are kept up to this (4,094 is the largest usable limit). */
+const SOURCE_COUNT = 4_096;
 
 /**
- * Approximate V8 costs (bytes, pointer compression), calibrated with
- * test/bench/session-memory.ts; accounting only needs to be right to within a few percent.
+ * Approximate costs in bytes, calibrated against the heap growth test/bench/session-memory.ts
+ * measures (light and heavy sessions), which is about twice the raw element sizes (4 bytes a
+ * small integer, 8 a double) once allocation slack and fragmentation are in.
  */
-const ENTRY_BYTES = 200;
+const ENTRY_BYTES = 360;
 const STRING_BYTES = 16;
 const ARRAY_BYTES = 16;
-const TYPED_ARRAY_BYTES = 160;
+const COUNTER_NUMBER_BYTES = 15;
+const SET_SLOT_BYTES = 8;
 const TOMBSTONE_BYTES = 120;
+const SOURCE_BYTES = 80;
 
 /**
- * Counters of an entry live in one Float64Array, STRIDE numbers each, with no object per
- * counter: [kind·2^30 + id, a, b, c, d] where
+ * Counters of an entry live in one array of doubles (8 bytes each, unboxed), STRIDE numbers
+ * each, with no object per counter: [kind·2^30 + id, a, b, c, d] where
  *   bucket   a tokens, b last refill time
  *   window   a window index, b count, c previous window's count, d last sequence value (NaN)
  *   distinct a window index, b current members, c previous members (sets: see DistinctSets)
@@ -86,10 +93,9 @@ class Entry {
   bytes = 0;
   suspendedUntil = 0;
   suspendReason = '';
-  counters: Float64Array | undefined = undefined;
-  used = 0;
+  counters: number[] | undefined = undefined;
   /** Distinct-member sets: [counter id, current, previous] triples. */
-  sets: Array<number | Uint32Array> | undefined = undefined;
+  sets: Array<number | number[]> | undefined = undefined;
   /** Undefined until the entry holds a session record (principal-scope entries never do). */
   kind: SessionKind | undefined = undefined;
   label = '';
@@ -155,10 +161,10 @@ function entryBytes(key: string, e: Entry): number {
     n += e.bits.length === 0 ? 0 : ARRAY_BYTES + 12 * e.bits.length;
     n += e.ring.length === 0 ? 0 : ARRAY_BYTES + 12 * e.ring.length;
   }
-  if (e.counters !== undefined) n += TYPED_ARRAY_BYTES + e.counters.byteLength;
+  if (e.counters !== undefined) n += ARRAY_BYTES + COUNTER_NUMBER_BYTES * e.counters.length;
   if (e.sets !== undefined) {
     n += ARRAY_BYTES + 4 * e.sets.length;
-    for (const s of e.sets) if (typeof s !== 'number') n += TYPED_ARRAY_BYTES + s.byteLength;
+    for (const s of e.sets) if (typeof s !== 'number' && s.length > 0) n += ARRAY_BYTES + SET_SLOT_BYTES * s.length;
   }
   return n;
 }
@@ -173,11 +179,12 @@ export class MemoryStateStore implements StateStore {
   private readonly revokedPrincipals = new Map<string, number>();
   /** Evicted `Mcp-Session-Id` records, oldest first (key as in `entries`). */
   private readonly tombstones = new Map<string, Tombstone>();
-  /** Source → [window index, records created in it, in the previous one]. */
-  private readonly sources = new Map<string, [number, number, number]>();
+  /** Source → window index (mod SOURCE_IDX) · SOURCE_COUNT² + previous count · SOURCE_COUNT + count. */
+  private readonly sources = new Map<string, number>();
   private readonly maxSessions: number;
   private readonly maxBytes: number;
   private readonly maxTombstones: number;
+  private readonly maxSources: number;
   private readonly churn: NewSessionLimit;
   private insertions = 0;
   private totalBytes = 0;
@@ -188,6 +195,7 @@ export class MemoryStateStore implements StateStore {
     // Tombstones get their own budget (an eighth of the bytes, at most one per session slot),
     // so making them never evicts live sessions.
     this.maxTombstones = Math.max(64, Math.min(this.maxSessions, Math.floor(this.maxBytes / 8 / (TOMBSTONE_BYTES + 100))));
+    this.maxSources = Math.min(MAX_SOURCES, this.maxSessions);
     this.churn = options.newSessionsPerSource ?? DEFAULT_NEW_SESSIONS_PER_SOURCE;
   }
 
@@ -196,9 +204,9 @@ export class MemoryStateStore implements StateStore {
     return this.entries.size;
   }
 
-  /** Approximate bytes the entries hold (what `memoryMaxBytes` bounds). */
+  /** Approximate bytes held: entries, tombstones and per-source counts (what `memoryMaxBytes` bounds). */
   get bytes(): number {
-    return this.totalBytes;
+    return this.totalBytes + this.tombstones.size * TOMBSTONE_BYTES + this.sources.size * SOURCE_BYTES;
   }
 
   observe(observations: readonly Observation[]): Promise<ObservationResult[]> {
@@ -329,22 +337,29 @@ export class MemoryStateStore implements StateStore {
     if (source === '' || this.churn.max <= 0) return true;
     const win = this.churn.windowMs;
     const idx = Math.floor(now / win);
-    let s = this.sources.get(source);
-    if (s === undefined) {
-      s = [idx, 0, 0];
-    } else {
+    const packed = this.sources.get(source);
+    let cur = 0;
+    let prev = 0;
+    if (packed !== undefined) {
       this.sources.delete(source);
-      if (s[0] !== idx) s = [idx, 0, s[0] === idx - 1 ? s[1] : 0];
+      const i = Math.floor(packed / SOURCE_COUNT ** 2);
+      const c = packed % SOURCE_COUNT;
+      if (i === idx % SOURCE_IDX) {
+        cur = c;
+        prev = Math.floor(packed / SOURCE_COUNT) % SOURCE_COUNT;
+      } else if (i === (idx - 1) % SOURCE_IDX) {
+        prev = c;
+      }
     }
-    this.sources.set(source, s);
-    while (this.sources.size > MAX_SOURCES) {
+    const admitted = estimate(prev, cur + 1, now, idx, win) <= this.churn.max;
+    if (admitted) cur = Math.min(SOURCE_COUNT - 1, cur + 1);
+    this.sources.set(source, (idx % SOURCE_IDX) * SOURCE_COUNT ** 2 + prev * SOURCE_COUNT + cur);
+    while (this.sources.size > this.maxSources) {
       const first = this.sources.keys().next();
       if (first.done === true) break;
       this.sources.delete(first.value);
     }
-    if (estimate(s[2], s[1] + 1, now, idx, win) > this.churn.max) return false;
-    s[1] += 1;
-    return true;
+    return admitted;
   }
 
   private observeOne(o: Observation): ObservationResult {
@@ -467,7 +482,7 @@ export class MemoryStateStore implements StateStore {
     const bytes = entryBytes(lookup, e);
     this.totalBytes += bytes - e.bytes;
     e.bytes = bytes;
-    while (this.entries.size > this.maxSessions || (this.totalBytes > this.maxBytes && this.entries.size > 1)) this.evictOne(now, lookup);
+    while (this.entries.size > this.maxSessions || (this.bytes > this.maxBytes && this.entries.size > 1)) this.evictOne(now, lookup);
     return {
       revoked,
       suspendedUntil,
@@ -543,7 +558,7 @@ function idNumber(id: string, kind: CounterOp['kind']): number {
  * How much a counter has been used lately, as its sliding-window estimate (eviction keeps the
  * most used). `windowMs` is the incoming counter's: counters crowding an entry are one rule's.
  */
-function usage(c: Float64Array, at: number, now: number, windowMs: number): number {
+function usage(c: number[], at: number, now: number, windowMs: number): number {
   // Only per-argument counters (loop, enumeration) are ever evicted; a rule's own counters
   // (rate, burst, bulk access) must not reset because a session called many distinct things.
   if (Math.floor((c[at] ?? 0) / ID_SPACE) !== KIND_CODE.window) return Number.POSITIVE_INFINITY;
@@ -558,29 +573,27 @@ function usage(c: Float64Array, at: number, now: number, windowMs: number): numb
 function counterSlot(e: Entry, op: CounterOp, init: readonly number[], now: number): number {
   const id = idNumber(op.id, op.kind);
   let c = e.counters;
-  for (let i = 0; c !== undefined && i < e.used * STRIDE; i += STRIDE) if (c[i] === id) return i;
-  let at: number;
-  if (c !== undefined && e.used < c.length / STRIDE) {
-    at = e.used++ * STRIDE;
-  } else if (e.used < MAX_COUNTERS) {
-    // Grows by doubling (up to MAX_COUNTERS): few copies, at most half the capacity spare.
-    const grown = new Float64Array(Math.min(MAX_COUNTERS, Math.max(2, e.used * 2)) * STRIDE);
-    if (c !== undefined) grown.set(c);
-    c = e.counters = grown;
-    at = e.used++ * STRIDE;
-  } else {
-    c = c as Float64Array;
-    at = 0;
-    let least = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < c.length; i += STRIDE) {
-      const u = usage(c, i, now, op.kind === 'window' || op.kind === 'distinct' ? op.windowMs : 60_000);
-      if (u < least) {
-        least = u;
-        at = i;
-      }
-    }
-    if (Math.floor((c[at] ?? 0) / ID_SPACE) === KIND_CODE.distinct) dropSets(e, c[at] ?? 0);
+  if (c === undefined) {
+    e.counters = exact([id], init);
+    return 0;
   }
+  for (let i = 0; i < c.length; i += STRIDE) if (c[i] === id) return i;
+  let at: number;
+  if (c.length < MAX_COUNTERS * STRIDE) {
+    // Grown by copying, so the array holds no spare capacity.
+    c = e.counters = exact(c, [id], init);
+    return c.length - STRIDE;
+  }
+  at = 0;
+  let least = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < c.length; i += STRIDE) {
+    const u = usage(c, i, now, op.kind === 'window' || op.kind === 'distinct' ? op.windowMs : 60_000);
+    if (u < least) {
+      least = u;
+      at = i;
+    }
+  }
+  if (Math.floor((c[at] ?? 0) / ID_SPACE) === KIND_CODE.distinct) dropSets(e, c[at] ?? 0);
   c[at] = id;
   for (let k = 0; k < STRIDE - 1; k++) c[at + 1 + k] = init[k] ?? 0;
   return at;
@@ -598,13 +611,13 @@ function dropSets(e: Entry, id: number): void {
 }
 
 /**
- * Distinct members as open-addressing hash sets of 32-bit hashes in a Uint32Array (0 = empty):
- * 4 bytes a slot, at most half full, never holding more than threshold + 1 members (enough to
- * know the threshold was passed), so one counter costs at most ~16 × threshold bytes.
+ * Distinct members as open-addressing hash sets of 30-bit hashes (small integers: 4 bytes a
+ * slot; 0 = empty), at most half full, never holding more than threshold + 1 members (enough
+ * to know the threshold was passed), so one counter costs at most ~16 × threshold bytes.
  */
-const EMPTY_SET = new Uint32Array(0);
+const EMPTY_SET: number[] = [];
 
-function setHas(set: Uint32Array, m: number): boolean {
+function setHas(set: readonly number[], m: number): boolean {
   const mask = set.length - 1;
   if (mask < 0) return false;
   for (let i = m & mask; ; i = (i + 1) & mask) {
@@ -614,10 +627,10 @@ function setHas(set: Uint32Array, m: number): boolean {
   }
 }
 
-function setAdd(set: Uint32Array, size: number, m: number): Uint32Array {
+function setAdd(set: number[], size: number, m: number): number[] {
   let s = set;
   if ((size + 1) * 2 > s.length) {
-    const grown = new Uint32Array(Math.max(8, s.length * 2));
+    const grown = new Array<number>(Math.max(4, s.length * 2)).fill(0);
     for (const v of s) if (v !== 0) insert(grown, v);
     s = grown;
   }
@@ -625,7 +638,7 @@ function setAdd(set: Uint32Array, size: number, m: number): Uint32Array {
   return s;
 }
 
-function insert(set: Uint32Array, m: number): void {
+function insert(set: number[], m: number): void {
   const mask = set.length - 1;
   let i = m & mask;
   while (set[i] !== 0) i = (i + 1) & mask;
@@ -643,7 +656,7 @@ function count(e: Entry, op: CounterOp, now: number): CounterResult {
   switch (op.kind) {
     case 'bucket': {
       const at = counterSlot(e, op, [op.capacity, now, 0, 0], now);
-      const c = e.counters as Float64Array;
+      const c = e.counters as number[];
       let tokens = Math.min(op.capacity, (c[at + 1] ?? 0) + Math.max(0, now - (c[at + 2] ?? 0)) * op.refillPerMs);
       let exceeded = true;
       if (tokens >= op.cost) {
@@ -657,7 +670,7 @@ function count(e: Entry, op: CounterOp, now: number): CounterResult {
     case 'window': {
       const idx = Math.floor(now / op.windowMs);
       const at = counterSlot(e, op, [idx, 0, 0, Number.NaN], now);
-      const c = e.counters as Float64Array;
+      const c = e.counters as number[];
       let cur = c[at + 2] ?? 0;
       let prev = c[at + 3] ?? 0;
       const i = c[at + 1] ?? 0;
@@ -682,11 +695,11 @@ function count(e: Entry, op: CounterOp, now: number): CounterResult {
     case 'distinct': {
       const idx = Math.floor(now / op.windowMs);
       const at = counterSlot(e, op, [idx, 0, 0, 0], now);
-      const c = e.counters as Float64Array;
+      const c = e.counters as number[];
       const si = setsOf(e, c[at] ?? 0);
-      const sets = e.sets as Array<number | Uint32Array>;
-      let cur = sets[si + 1] as Uint32Array;
-      let prev = sets[si + 2] as Uint32Array;
+      const sets = e.sets as Array<number | number[]>;
+      let cur = sets[si + 1] as number[];
+      let prev = sets[si + 2] as number[];
       let curN = c[at + 2] ?? 0;
       let prevN = c[at + 3] ?? 0;
       const i = c[at + 1] ?? 0;
@@ -696,7 +709,9 @@ function count(e: Entry, op: CounterOp, now: number): CounterResult {
         cur = EMPTY_SET;
         curN = 0;
       }
-      const m = Number.parseInt(op.member.slice(0, 8), 16) || 1;
+      // The member's 48 bits folded to 30 (a small integer: 4 bytes in the set).
+      const h = hashNumber(op.member);
+      const m = ((h % ID_SPACE) ^ Math.floor(h / ID_SPACE)) & (ID_SPACE - 1) || 1;
       if (!setHas(prev, m) && !setHas(cur, m) && curN <= op.threshold) {
         cur = setAdd(cur, curN, m);
         curN += 1;
@@ -712,7 +727,7 @@ function count(e: Entry, op: CounterOp, now: number): CounterResult {
     case 'burst': {
       const idx = Math.floor(now / op.bucketMs);
       const at = counterSlot(e, op, [idx, 0, 0, 0], now);
-      const c = e.counters as Float64Array;
+      const c = e.counters as number[];
       let i = c[at + 1] ?? 0;
       let cur = c[at + 2] ?? 0;
       let base = c[at + 3] ?? 0;
