@@ -12,7 +12,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-dist/.built: node_modules/.installed $(shell find cli.ts authz operator test/support -name '*.ts' ! -name '*.test.ts' 2>/dev/null)
+dist/.built: node_modules/.installed $(shell find cli.ts commands.ts authz operator -name '*.ts' ! -name '*.test.ts' 2>/dev/null)
 	npm run build
 	@touch $@
 

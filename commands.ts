@@ -6,7 +6,7 @@ type Subcommand = (argv: string[]) => Promise<number>;
 
 const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
   authz: {
-    summary: 'authz --config PATH --listen HOST:PORT [--metrics-listen HOST:PORT]  run the ext_authz gRPC service',
+    summary: 'authz (--config PATH | [--kubeconfig PATH]) --listen HOST:PORT [--metrics-listen HOST:PORT] [--redis URL]  run the ext_authz gRPC service (files, or the cluster without --config)',
     load: async () => (await import('./authz/main.js')).runAuthzCommand,
   },
   demo: {
