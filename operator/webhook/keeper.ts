@@ -6,8 +6,13 @@
  * compared again on every certificate check.
  *
  * Order on a CA rollover: the bundle with both CAs is published first; the certificate
- * signed by the new CA is served only after `caPropagationMs`, once API servers have
- * picked up the new bundle. Until then the old certificate, still trusted, is served.
+ * signed by the new CA is served only once that CA has been published for
+ * `caPropagationMs`, so API servers have picked it up. Until then the old certificate,
+ * still trusted, is served.
+ *
+ * Replicas agree through the Secret: a repair publishes the bundle stored there, not a
+ * replica's own last view, so a replica that has not yet seen a rollover does not put the
+ * old bundle back (and two replicas never undo each other).
  */
 import type { KubeClient, KubeObject } from '../runtime/kube-client.js';
 import { Informer } from '../runtime/informer.js';
@@ -15,7 +20,7 @@ import type { Logger } from '../runtime/logger.js';
 import { MUTATING_WEBHOOK_CONFIGURATIONS } from '../runtime/resources.js';
 import { ensureWebhookConfiguration, MANAGED_BY_SELECTOR, type WebhookConfigurationOptions } from './configuration.js';
 import type { WebhookServer } from './server.js';
-import { ensureWebhookTls, splitBundle, type TlsOptions, type WebhookTls } from './tls.js';
+import { ensureWebhookTls, issuerIn, splitBundle, storedCaBundle, type TlsOptions, type WebhookTls } from './tls.js';
 
 export interface WebhookKeeperOptions {
   client: KubeClient;
@@ -34,6 +39,8 @@ export interface WebhookKeeperOptions {
 export class WebhookKeeper {
   private served: WebhookTls;
   private published: string;
+  /** When this replica first saw each CA published. */
+  private readonly publishedAt = new Map<string, number>();
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private readonly informer: Informer<KubeObject>;
@@ -45,6 +52,7 @@ export class WebhookKeeper {
   ) {
     this.served = initial;
     this.published = initial.caBundlePem;
+    this.notePublished(initial.caBundlePem, 0);
     this.informer = new Informer<KubeObject>(o.client, MUTATING_WEBHOOK_CONFIGURATIONS, {
       logger: o.logger,
       labelSelector: MANAGED_BY_SELECTOR,
@@ -78,27 +86,30 @@ export class WebhookKeeper {
       .catch((err: unknown) => this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook upkeep failed'));
   }
 
+  private notePublished(bundle: string, at: number): void {
+    for (const pem of splitBundle(bundle)) if (!this.publishedAt.has(pem)) this.publishedAt.set(pem, at);
+  }
+
   private async configure(caBundlePem: string): Promise<boolean> {
-    return ensureWebhookConfiguration(this.o.client, { ...this.o.configuration, caBundlePem });
+    const wrote = await ensureWebhookConfiguration(this.o.client, { ...this.o.configuration, caBundlePem });
+    this.published = caBundlePem;
+    this.notePublished(caBundlePem, Date.now());
+    return wrote;
   }
 
   private async repair(): Promise<void> {
-    if (await this.configure(this.published)) this.o.logger.warn({ configuration: this.o.configuration.name }, 'webhook configuration differed; restored');
+    const stored = (await storedCaBundle(this.o.client, this.o.tls)) ?? this.published;
+    if (await this.configure(stored)) this.o.logger.warn({ configuration: this.o.configuration.name }, 'webhook configuration differed; restored');
   }
 
   private async check(): Promise<void> {
     const next = await ensureWebhookTls(this.o.client, this.o.tls);
-    const before = splitBundle(this.published);
-    const added = splitBundle(next.caBundlePem).some((pem) => !before.includes(pem));
-    if (next.caBundlePem !== this.published) {
-      this.published = next.caBundlePem;
-      await this.configure(next.caBundlePem);
-      this.o.logger.info({ configuration: this.o.configuration.name }, 'webhook caBundle published');
-      if (added) await new Promise((r) => setTimeout(r, this.o.caPropagationMs));
-    } else {
-      await this.repair();
-    }
-    if (next.certPem !== this.served.certPem && !this.stopped) {
+    if (await this.configure(next.caBundlePem)) this.o.logger.info({ configuration: this.o.configuration.name }, 'webhook caBundle published');
+    if (next.certPem === this.served.certPem || this.stopped) return;
+    const issuer = issuerIn(next.certPem, next.caBundlePem);
+    const waitMs = issuer === undefined ? 0 : (this.publishedAt.get(issuer) ?? Date.now()) + this.o.caPropagationMs - Date.now();
+    if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+    if (!this.stopped) {
       this.o.server.setTls(next);
       this.served = next;
       this.o.logger.info({}, 'webhook certificate rotated');

@@ -74,6 +74,26 @@ function joinBundle(pems: string[]): string {
   return pems.map((p) => `${p.trim()}\n`).join('');
 }
 
+/** The caBundle stored in the Secret (what every replica publishes), without renewing anything. */
+export async function storedCaBundle(client: KubeClient, options: Pick<TlsOptions, 'namespace' | 'secretName'>): Promise<string | undefined> {
+  const secret = await client.getOrUndefined<SecretObject>(SECRETS, options.namespace, options.secretName);
+  const bundle = unb64(secret?.data?.['ca-bundle.crt']);
+  return bundle === '' ? undefined : bundle;
+}
+
+/** The CA in `bundle` that signed `certPem`. */
+export function issuerIn(certPem: string, bundle: string): string | undefined {
+  try {
+    const cert = new X509Certificate(certPem);
+    return splitBundle(bundle).find((pem) => {
+      const ca = new X509Certificate(pem);
+      return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+    });
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads the Secret, renews what is due, writes it back (optimistically), returns what to serve. */
 export async function ensureWebhookTls(client: KubeClient, options: TlsOptions): Promise<WebhookTls> {
   const now = (options.now ?? (() => new Date()))();

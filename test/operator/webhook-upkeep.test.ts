@@ -2,7 +2,8 @@
  * The webhook configuration and certificate against a real API server, with failurePolicy
  * Fail (a broken webhook stops Pod creation, so every failure here is visible): a caBundle
  * overwritten by someone else is restored, a deleted configuration is recreated, a live CA
- * rollover keeps Pod creation working throughout, and `mcp-warden operator uninstall`
+ * rollover keeps Pod creation working throughout (with a second replica that follows it
+ * rather than undoing it), and `mcp-warden operator uninstall`
  * removes the configuration a stopped operator leaves behind.
  */
 import { X509Certificate } from 'node:crypto';
@@ -125,6 +126,12 @@ describe('webhook upkeep on a real API server', () => {
       webhook: { ...options.webhook!, caLifetimeMs: 12_000, servingLifetimeMs: 6_000, rotationCheckMs: 250, caPropagationMs: 1500 },
     });
     const firstCa = (await client.get<Secret>(SECRETS, 'mcp-warden', 'mcp-warden-webhook-tls')).data['ca.crt'];
+    // A second replica that does not rotate itself (hourly check) but watches the configuration:
+    // it must follow the rollover through the Secret, never put its older bundle back.
+    const replica = await startOperator({
+      ...options,
+      webhook: { ...options.webhook!, endpoint: { url: `https://127.0.0.1:${operator.webhookPort ?? 0}/` }, rotationCheckMs: 3600_000 },
+    });
     const initialCa = splitBundle(await caBundle())[0];
     const failures: string[] = [];
     const bundles = new Set<string>();
@@ -155,6 +162,7 @@ describe('webhook upkeep on a real API server', () => {
       await new Promise((r) => setTimeout(r, 150));
     }
     await watchOrder;
+    await replica.stop();
     // The new CA was published well before a certificate it signed was served (caPropagationMs 1500).
     const rolledIn = [...servedBy.entries()].filter(([pem]) => pem !== initialCa);
     expect(rolledIn.length).toBeGreaterThan(0);
