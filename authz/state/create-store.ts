@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { MemoryStateStore } from './memory-store.js';
 import { createRedisClient, RedisStateStore } from './redis-store.js';
-import type { StateStore } from './store.js';
+import type { NewSessionLimit, StateStore } from './store.js';
 
 export interface StoreOptions {
   /** `redis://…` or `rediss://…`; without it the store is in-process memory. */
@@ -12,17 +12,25 @@ export interface StoreOptions {
   readonly redisTlsCaFile?: string;
   readonly redisPassword?: string;
   readonly redisCluster?: boolean;
-  /** Per-command timeout for Redis (default 50 ms). */
+  /** Per-command timeout for Redis (default 250 ms, DEFAULT_COMMAND_TIMEOUT_MS). */
   readonly redisCommandTimeoutMs?: number;
   /** How long start-up waits for Redis before serving (checks fail per policy until it is up). */
   readonly redisConnectWaitMs?: number;
   /** Cap on tracked sessions for the memory store (default 100,000). */
   readonly memoryMaxSessions?: number;
+  /** Cap on the memory store's approximate bytes (default 256 MiB). */
+  readonly memoryMaxBytes?: number;
+  /** New session records one source address (IPv6: /64) may create per window (default 200 a minute). */
+  readonly newSessionsPerSource?: NewSessionLimit;
 }
 
 export async function createStoreFromOptions(opts: StoreOptions = {}): Promise<StateStore> {
   if (opts.redisUrl === undefined || opts.redisUrl === '') {
-    return new MemoryStateStore(opts.memoryMaxSessions !== undefined ? { maxSessions: opts.memoryMaxSessions } : {});
+    return new MemoryStateStore({
+      ...(opts.memoryMaxSessions !== undefined ? { maxSessions: opts.memoryMaxSessions } : {}),
+      ...(opts.memoryMaxBytes !== undefined ? { memoryMaxBytes: opts.memoryMaxBytes } : {}),
+      ...(opts.newSessionsPerSource !== undefined ? { newSessionsPerSource: opts.newSessionsPerSource } : {}),
+    });
   }
   const client = createRedisClient({
     url: opts.redisUrl,
@@ -32,7 +40,7 @@ export async function createStoreFromOptions(opts: StoreOptions = {}): Promise<S
     ...(opts.redisCluster !== undefined ? { cluster: opts.redisCluster } : {}),
     ...(opts.redisCommandTimeoutMs !== undefined ? { commandTimeoutMs: opts.redisCommandTimeoutMs } : {}),
   });
-  const store = new RedisStateStore(client);
+  const store = new RedisStateStore(client, opts.newSessionsPerSource !== undefined ? { newSessionsPerSource: opts.newSessionsPerSource } : {});
   await store.ready(opts.redisConnectWaitMs ?? 2_000);
   return store;
 }

@@ -3,6 +3,9 @@
  * nodes, each check's keys on one slot (hash tag), per-principal counters on another node in
  * the same check, and `list`/`revoke` across all masters.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStatefulChecks, type StatefulChecks } from '../../authz/stages/stateful.js';
 import { createStoreFromOptions } from '../../authz/state/create-store.js';
@@ -56,5 +59,17 @@ describe('Redis Cluster', () => {
     expect(listed).toHaveLength(8);
     expect(await store.revoke({ principal: 'alice' }, 3_600_000, T0 + 200)).toBe(8);
     expect(await checks.check(call({ session: 'cluster-5', claims: alice, now: T0 + 300 }, 'x', {}, 4, p))).toMatchObject({ rule: 'session-revoked' });
+    // A revoked principal's new session, on whichever node its slot lives.
+    expect(await checks.check(call({ session: 'cluster-new', claims: alice, now: T0 + 301 }, 'x', {}, 1, p))).toMatchObject({ rule: 'session-revoked' });
   });
+
+  it('is listed by the CLI with --redis-cluster', async () => {
+    // Revocations live under their own hash tags, on any node; the CLI reads the wall clock.
+    for (const who of ['zed', 'yan', 'xia']) await store.revoke({ principal: who }, 3_600_000, Date.now());
+    const cli = join(import.meta.dirname, '..', '..', 'cli.ts');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', cli, 'sessions', 'list', '--redis', cluster.url, '--redis-cluster', '--output', 'json']);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { principal?: string; revokedPrincipal?: string });
+    expect(lines.filter((l) => l.principal === 'alice').length).toBeGreaterThanOrEqual(8);
+    expect(lines.map((l) => l.revokedPrincipal).filter(Boolean).sort()).toEqual(['xia', 'yan', 'zed']);
+  }, 60_000);
 });
