@@ -61,13 +61,13 @@ const SOURCE_COUNT = 4_096;
 
 /**
  * Approximate costs in bytes, calibrated against the heap growth test/bench/session-memory.ts
- * measures (light and heavy sessions), which is about twice the raw element sizes (4 bytes a
- * small integer, 8 a double) once allocation slack and fragmentation are in.
+ * measures (light and heavy sessions): raw element sizes (4 bytes a small integer, 8 a
+ * double) plus allocation slack and fragmentation.
  */
 const ENTRY_BYTES = 360;
 const STRING_BYTES = 16;
 const ARRAY_BYTES = 16;
-const COUNTER_NUMBER_BYTES = 15;
+const COUNTER_NUMBER_BYTES = 9;
 const SET_SLOT_BYTES = 8;
 const TOMBSTONE_BYTES = 120;
 const SOURCE_BYTES = 80;
@@ -574,14 +574,16 @@ function counterSlot(e: Entry, op: CounterOp, init: readonly number[], now: numb
   const id = idNumber(op.id, op.kind);
   let c = e.counters;
   if (c === undefined) {
-    e.counters = exact([id], init);
+    // A literal of doubles is allocated as a double array at once (no elements-kind
+    // transition leaving a discarded small-integer copy behind).
+    e.counters = [id, init[0] ?? 0, init[1] ?? 0, init[2] ?? 0, init[3] ?? 0];
     return 0;
   }
   for (let i = 0; i < c.length; i += STRIDE) if (c[i] === id) return i;
   let at: number;
   if (c.length < MAX_COUNTERS * STRIDE) {
-    // Grown by copying, so the array holds no spare capacity.
-    c = e.counters = exact(c, [id], init);
+    // Grown by copying (concat keeps the double elements kind), so no spare capacity.
+    c = e.counters = c.concat(id, init[0] ?? 0, init[1] ?? 0, init[2] ?? 0, init[3] ?? 0);
     return c.length - STRIDE;
   }
   at = 0;
