@@ -125,6 +125,8 @@ const NO_COUNTERS: readonly CounterOp[] = [];
 /** What an evicted `Mcp-Session-Id` record leaves: enough to judge and restore its binding. */
 interface Tombstone {
   readonly bound: string[];
+  readonly client: string;
+  readonly principal: string;
   readonly createdAt: number;
   readonly highest: number;
   readonly expiresAt: number;
@@ -324,7 +326,7 @@ export class MemoryStateStore implements StateStore {
 
   private bury(key: string, e: Entry): void {
     this.tombstones.delete(key);
-    this.tombstones.set(key, { bound: e.bound, createdAt: e.createdAt, highest: e.highest, expiresAt: e.expiresAt });
+    this.tombstones.set(key, { bound: e.bound, client: e.client, principal: e.principal, createdAt: e.createdAt, highest: e.highest, expiresAt: e.expiresAt });
     while (this.tombstones.size > this.maxTombstones) {
       const first = this.tombstones.keys().next();
       if (first.done === true) break;
@@ -401,6 +403,8 @@ export class MemoryStateStore implements StateStore {
         // Restored from its tombstone: bound as before, so a stranger is a mismatch.
         startSession(e, s, now);
         e.bound = tomb.bound;
+        e.client = tomb.client;
+        e.principal = tomb.principal;
         e.createdAt = tomb.createdAt;
         e.highest = tomb.highest;
         // The window's bitmap was not kept: every id up to the highest counts as used (an

@@ -173,6 +173,11 @@ describe('memory store eviction cannot be used to hijack a session', () => {
       rule: 'session-binding-mismatch',
     });
     expect(await checks.check(call(owner(T0 + 2_000, 4), 'x', {}, 4, p))).toBeUndefined();
+    // Restored as it was: created at first use, listed with the owner's address.
+    const ctx = call(owner(T0 + 2_000, 6), 'x', {}, 6, p);
+    expect(await checks.check(ctx)).toBeUndefined();
+    const [restored] = await store.list({ ref: ctx.sessionId ?? '' }, T0 + 3_000);
+    expect(restored).toMatchObject({ createdAt: T0 + 1, client: '203.0.113.x claude-code/2.1 (agent)' });
     // Ids it used before eviction stay behind the restored window.
     expect(await checks.check(call(owner(T0 + 2_000, 5), 'x', {}, 1, p))).toMatchObject({ rule: 'id-replay' });
   });
