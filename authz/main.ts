@@ -172,7 +172,7 @@ function logInferences(logger: Logger, inferences: readonly InferenceNote[]): vo
   }
 }
 
-const USAGE = 'usage: mcp-warden authz [--config PATH | --kubeconfig PATH [--namespace NS]] --listen HOST:PORT [--metrics-listen HOST:PORT] [--redis URL [--redis-password-file F] [--redis-tls [--redis-tls-ca F]] [--redis-cluster]] [--max-sessions N] [--geoip-db FILE.mmdb] [--log-level LEVEL]';
+const USAGE = 'usage: mcp-warden authz [--config PATH | --kubeconfig PATH [--namespace NS]] --listen HOST:PORT [--metrics-listen HOST:PORT] [--redis URL [--redis-password-file F] [--redis-tls [--redis-tls-ca F]] [--redis-cluster]] [--max-sessions N] [--memory-max-bytes N] [--geoip-db FILE.mmdb] [--log-level LEVEL]';
 
 export async function runAuthzCommand(argv: string[]): Promise<number> {
   let values;
@@ -189,6 +189,7 @@ export async function runAuthzCommand(argv: string[]): Promise<number> {
         'redis-tls-ca': { type: 'string' },
         'redis-cluster': { type: 'boolean', default: false },
         'max-sessions': { type: 'string' },
+        'memory-max-bytes': { type: 'string' },
         'geoip-db': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         'poll-config-ms': { type: 'string' },
@@ -220,6 +221,7 @@ export async function runAuthzCommand(argv: string[]): Promise<number> {
         ...(values['redis-tls-ca'] !== undefined ? { redisTlsCaFile: values['redis-tls-ca'] } : {}),
         ...(values['redis-cluster'] ? { redisCluster: true } : {}),
         ...(values['max-sessions'] !== undefined ? { memoryMaxSessions: Number(values['max-sessions']) } : {}),
+      ...(values['memory-max-bytes'] !== undefined ? { memoryMaxBytes: Number(values['memory-max-bytes']) } : {}),
       },
       geoipDb: values['geoip-db'],
       logger,
