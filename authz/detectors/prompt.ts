@@ -66,6 +66,8 @@ export interface TagMatch {
 }
 
 const TAG_LOOKAHEAD = 24;
+/** No known tag is shorter: a shorter body is rejected before it is copied (`<a<a<a…`). */
+const MIN_TAG_CHARS = Math.min(...[...ANGLE_TAGS, ...BRACKET_TAGS, ...HASH_TAGS].map((t) => t.length));
 
 /**
  * Finds `<system>`, `<|im_start|>`, `<IMPORTANT>`, `[INST]`, `[SYSTEM OVERRIDE: …]`,
@@ -140,6 +142,7 @@ function readTagBody(text: string, from: number, allowSpaces: boolean): { body: 
       break;
     }
   }
+  if (j - from < MIN_TAG_CHARS) return undefined;
   return { body: text.slice(from, j).toLowerCase(), end: j };
 }
 
