@@ -26,7 +26,7 @@ import type {
   SessionRecord,
   StateStore,
 } from './store.js';
-import { DEFAULT_NEW_SESSIONS_PER_SOURCE, type NewSessionLimit } from './store.js';
+import { DEFAULT_NEW_SESSIONS_PER_SOURCE, churnedObservation, type NewSessionLimit } from './store.js';
 
 export interface MemoryStoreOptions {
   /** Cap on tracked (session, policy) entries; the least recently used go first. */
@@ -378,7 +378,7 @@ export class MemoryStateStore implements StateStore {
           if (tomb.expiresAt <= now) tomb = undefined;
         }
         // A returning evicted session is not new; anything else counts against its source.
-        if (tomb === undefined && !this.admit(s.source, now)) return churnedResult(this.principalRevoked(s, now));
+        if (tomb === undefined && !this.admit(s.source, now)) return churnedObservation(this.principalRevoked(s, now));
       }
       e = new Entry(now);
       e.moved = ++this.insertions;
@@ -509,26 +509,6 @@ export class MemoryStateStore implements StateStore {
   private principalRevoked(s: SessionObservation, now: number): boolean {
     return s.principal !== '' && this.revokedPrincipals.size > 0 && (this.revokedPrincipals.get(s.principal) ?? 0) > now;
   }
-}
-
-function churnedResult(revoked: boolean): ObservationResult {
-  return {
-    revoked,
-    suspendedUntil: 0,
-    suspendReason: '',
-    expired: '',
-    renewed: false,
-    mismatch: '',
-    boundValue: '',
-    travelFrom: '',
-    replayIndex: -1,
-    gapIndex: -1,
-    gapDirection: '',
-    tooOldIndex: -1,
-    counters: [],
-    suspendedNow: 0,
-    churned: true,
-  };
 }
 
 function startSession(e: Entry, s: SessionObservation, now: number): void {

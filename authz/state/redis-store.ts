@@ -14,6 +14,7 @@ import { BURST_ALPHA } from './memory-store.js';
 import {
   DEFAULT_NEW_SESSIONS_PER_SOURCE,
   StoreUnavailableError,
+  churnedObservation,
   type CounterOp,
   type NewSessionLimit,
   type PrincipalRevocation,
@@ -159,27 +160,6 @@ function decode(r: EncodedResult): ObservationResult {
   };
 }
 
-/** What a refused new record reports: nothing was recorded. */
-function churned(revoked: boolean): ObservationResult {
-  return {
-    revoked,
-    suspendedUntil: 0,
-    suspendReason: '',
-    expired: '',
-    renewed: false,
-    mismatch: '',
-    boundValue: '',
-    travelFrom: '',
-    replayIndex: -1,
-    gapIndex: -1,
-    gapDirection: '',
-    tooOldIndex: -1,
-    counters: [],
-    suspendedNow: 0,
-    churned: true,
-  };
-}
-
 export interface RedisStoreOptions {
   /** `redis://[:password@]host:port[/db]` or `rediss://…` (TLS). */
   readonly url: string;
@@ -297,7 +277,7 @@ export class RedisStateStore implements StateStore {
     if (Number(admit) !== 1) {
       const keys = keysFor(o);
       await this.client.del(...keys.filter((_, i) => i !== 1));
-      return churned(revoked);
+      return churnedObservation(revoked);
     }
     if (!revoked) return decode(result);
     await this.client.set(`${sessionKeyBase(o.ref)}:r`, String(until), 'PX', Math.max(1, Math.ceil(until - o.nowMs)));

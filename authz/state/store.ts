@@ -207,3 +207,24 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/** What a refused new session reports: nothing was recorded, so every per-session field is empty. */
+export function churnedObservation(revoked: boolean): ObservationResult {
+  return {
+    revoked,
+    suspendedUntil: 0,
+    suspendReason: '',
+    expired: '',
+    renewed: false,
+    mismatch: '',
+    boundValue: '',
+    travelFrom: '',
+    replayIndex: -1,
+    gapIndex: -1,
+    gapDirection: '',
+    tooOldIndex: -1,
+    counters: [],
+    suspendedNow: 0,
+    churned: true,
+  };
+}
