@@ -30,6 +30,12 @@ export interface PhraseMatch {
 interface Slot {
   /** Vocabulary ids this slot accepts. */
   readonly ids: ReadonlySet<number>;
+  /**
+   * The same as a table indexed by id (1 = accepted), filled when sealing: `matchBack` tests
+   * it for every candidate word, and a typed-array read is far cheaper than `Set.has` on
+   * hostile text where every word ends some rule (`the user the user …`).
+   */
+  accepts: Uint8Array;
   readonly optional: boolean;
   /** For a gap slot: how many words may be skipped (0 for word slots). */
   readonly gap: number;
@@ -38,6 +44,10 @@ interface Slot {
 interface Compiled {
   readonly rule: PhraseRule;
   readonly slots: readonly Slot[];
+  /** Position of this rule in the matcher (index into the per-scan `lastFirst` table). */
+  readonly index: number;
+  /** Most words a match can span, first word to last (each slot counts its width). */
+  readonly span: number;
 }
 
 const RING = 32;
@@ -45,6 +55,7 @@ const MAX_WORD = 32;
 /** Id of a word outside every rule's vocabulary. */
 const OTHER = -1;
 const COLON = ':';
+const EMPTY = new Uint8Array(0);
 
 /**
  * Open-addressing table from a word's hash to its vocabulary id, so that words outside the
@@ -136,6 +147,20 @@ export class PhraseMatcher {
   private readonly byLastMap = new Map<number, Compiled[]>();
   /** Rules ending with each vocabulary id (index = id), filled when sealing. */
   private byLast: (Compiled[] | undefined)[] = [];
+  /**
+   * Rules whose (required) first slot accepts each vocabulary id (index = id). The scan keeps
+   * the word index where each rule's first word was last seen, and tries a rule only when it
+   * is recent enough for the rule to fit: on hostile text where every word ends some rule
+   * (`the user the user …`), the backward match would otherwise run for every word although
+   * the phrase never started.
+   */
+  private byFirst: (number[] | undefined)[] = [];
+  /**
+   * Vocabulary id of each one-letter ASCII word (index = lower-cased code), OTHER if none:
+   * text of one-letter words (`a a a …`, `<a<a…`) then skips the hash-table probe.
+   */
+  private readonly single = new Int32Array(128).fill(OTHER);
+  private ruleCount = 0;
   private readonly urlId: number;
   private readonly emailId: number;
   private readonly colonId: number;
@@ -146,8 +171,14 @@ export class PhraseMatcher {
     this.emailId = this.vocab.idOf('<email>');
     this.colonId = this.vocab.idOf(COLON);
     this.identId = this.vocab.idOf('<ident>');
+    const byFirstMap = new Map<number, number[]>();
     for (const r of rules) {
-      const c = this.compile(r);
+      const c = this.compile(r, this.ruleCount++);
+      for (const id of (c.slots[0] as Slot).ids) {
+        const list = byFirstMap.get(id) ?? [];
+        list.push(c.index);
+        byFirstMap.set(id, list);
+      }
       const last = c.slots[c.slots.length - 1] as Slot;
       for (const id of last.ids) {
         const list = this.byLastMap.get(id) ?? [];
@@ -157,24 +188,44 @@ export class PhraseMatcher {
     }
     this.vocab.seal();
     this.byLast = this.vocab.words.map((_, id) => this.byLastMap.get(id));
+    this.byFirst = this.vocab.words.map((_, id) => byFirstMap.get(id));
+    this.vocab.words.forEach((w, id) => {
+      if (w.length === 1 && w.charCodeAt(0) < 128) this.single[w.charCodeAt(0)] = id;
+    });
+    const seen = new Set<Compiled>();
+    for (const list of this.byLastMap.values()) {
+      for (const c of list) {
+        if (seen.has(c)) continue;
+        seen.add(c);
+        for (const slot of c.slots) {
+          slot.accepts = new Uint8Array(this.vocab.words.length);
+          for (const id of slot.ids) slot.accepts[id] = 1;
+        }
+      }
+    }
   }
 
-  private compile(rule: PhraseRule): Compiled {
+  private compile(rule: PhraseRule, index: number): Compiled {
     const slots: Slot[] = [];
     for (const raw of rule.pattern.trim().split(/\s+/)) {
       if (raw.startsWith('~')) {
-        slots.push({ ids: new Set(), optional: true, gap: Number(raw.slice(1)) });
+        slots.push({ ids: new Set(), accepts: EMPTY, optional: true, gap: Number(raw.slice(1)) });
         continue;
       }
       const optional = raw.startsWith('?');
       const body = optional ? raw.slice(1) : raw;
-      slots.push({ ids: new Set(body.split('|').map((w) => this.vocab.idOf(w))), optional, gap: 0 });
+      slots.push({ ids: new Set(body.split('|').map((w) => this.vocab.idOf(w))), accepts: EMPTY, optional, gap: 0 });
     }
     const last = slots[slots.length - 1];
     if (last === undefined || last.gap > 0 || last.optional) {
       throw new Error(`phrase rule ${rule.rule}: the last slot must be plain words (${rule.pattern})`);
     }
-    return { rule, slots };
+    // The first-word filter in `scan` relies on every match containing a first-slot word.
+    if ((slots[0] as Slot).gap > 0 || (slots[0] as Slot).optional) {
+      throw new Error(`phrase rule ${rule.rule}: the first slot must be plain words (${rule.pattern})`);
+    }
+    const span = slots.reduce((sum, slot) => sum + (slot.gap > 0 ? slot.gap : 1), 0);
+    return { rule, slots, index, span };
   }
 
   /** The first match in `text`, or undefined. */
@@ -205,8 +256,12 @@ export class PhraseMatcher {
   private scan(text: string, onMatch: (m: PhraseMatch) => boolean): void {
     const ids = new Int32Array(RING);
     const starts = new Int32Array(RING);
+    // Per rule: 1 + the word index of its latest first-slot word (0 = never seen).
+    const lastFirst = new Int32Array(this.ruleCount);
     let count = 0;
     const n = text.length;
+    // Hot-loop fields as locals: this loop runs once per word of possibly hostile text.
+    const { vocab, byFirst, byLast, single } = this;
     let i = 0;
     while (i < n) {
       const c = text.charCodeAt(i);
@@ -229,7 +284,8 @@ export class PhraseMatcher {
         let underscore = false;
         end = i;
         while (end < n) {
-          const d = wordLower(text.charCodeAt(end));
+          const code = text.charCodeAt(end);
+          const d = code < 128 ? (WORD_LOWER[code] as number) : wordLower(code);
           if (d === 0) break;
           if (d === 95) underscore = true;
           h = Math.imul(h ^ d, 0x01000193);
@@ -239,8 +295,10 @@ export class PhraseMatcher {
         if (email > 0) {
           id = this.emailId;
           end = email;
+        } else if (end - i === 1 && c < 128) {
+          id = single[WORD_LOWER[c] as number] as number;
         } else if (end - i <= MAX_WORD) {
-          id = this.vocab.lookup(text, i, end, h);
+          id = vocab.lookup(text, i, end, h);
         }
         if (id === OTHER && underscore) id = this.identId;
       }
@@ -249,9 +307,14 @@ export class PhraseMatcher {
       starts[at] = i;
       count++;
       if (id !== OTHER) {
-        const candidates = this.byLast[id];
+        const starting = byFirst[id];
+        if (starting !== undefined) for (const r of starting) lastFirst[r] = count;
+        const candidates = byLast[id];
         if (candidates !== undefined) {
           for (const cand of candidates) {
+            // No first word within reach: matchBack cannot succeed (see byFirst).
+            const seen = lastFirst[cand.index] as number;
+            if (seen === 0 || count - seen >= cand.span) continue;
             const from = matchBack(cand.slots, cand.slots.length - 1, count - 1, ids, count);
             if (from >= 0 && !onMatch({ rule: cand.rule.rule, what: cand.rule.what, start: starts[from & (RING - 1)] as number, end })) return;
           }
@@ -295,7 +358,7 @@ function matchBack(slots: readonly Slot[], si: number, wi: number, ids: Int32Arr
     }
     return -1;
   }
-  if (slot.ids.has(ids[wi & (RING - 1)] as number)) {
+  if (slot.accepts[ids[wi & (RING - 1)] as number] === 1) {
     const r = matchBack(slots, si - 1, wi - 1, ids, count);
     if (r >= 0) return r;
   }

@@ -76,20 +76,27 @@ const MIN_TAG_CHARS = Math.min(...[...ANGLE_TAGS, ...BRACKET_TAGS, ...HASH_TAGS]
  */
 export function findFakeTag(text: string): TagMatch | undefined {
   const n = text.length;
-  // Visits the marker characters in order, found with native indexOf (most text has few).
-  let nextAngle = text.indexOf('<');
-  let nextBracket = text.indexOf('[');
-  let nextHash = text.indexOf('#');
-  for (;;) {
-    let i = n;
-    if (nextAngle >= 0) i = nextAngle;
-    if (nextBracket >= 0 && nextBracket < i) i = nextBracket;
-    if (nextHash >= 0 && nextHash < i) i = nextHash;
-    if (i === n) return undefined;
+  // Markers are found in two ways so that neither dense nor sparse text is slow. Right after
+  // a marker, up to PEEK characters are read one by one against a table: text made of markers
+  // (`<a<a<a…`, `[[[…`) then costs a table read per character, not a native call per marker.
+  // Past that window, native `indexOf` (far faster per character) jumps to the next marker of
+  // each kind; a cached result is reused until passed, so each call is paid for by at least
+  // PEEK characters read in the window.
+  let nextAngle = -1;
+  let nextBracket = -1;
+  let nextHash = -1;
+  let peekUntil = 0;
+  for (let i = 0; i < n; i++) {
+    if (i >= peekUntil) {
+      if (nextAngle < i) nextAngle = indexOrEnd(text, '<', i);
+      if (nextBracket < i) nextBracket = indexOrEnd(text, '[', i);
+      if (nextHash < i) nextHash = indexOrEnd(text, '#', i);
+      i = Math.min(nextAngle, nextBracket, nextHash);
+      if (i === n) return undefined;
+    }
     const c = text.charCodeAt(i);
-    if (c === 60) nextAngle = text.indexOf('<', i + 1);
-    else if (c === 91) nextBracket = text.indexOf('[', i + 1);
-    else nextHash = text.indexOf('#', i + 1);
+    if (c >= 128 || MARKER[c] === 0) continue;
+    peekUntil = i + 1 + PEEK;
     if (c === 35) {
       // `## System:` / `### Instruction` at the start of a line.
       if (i > 0 && text.charCodeAt(i - 1) !== 10) continue;
@@ -114,10 +121,26 @@ export function findFakeTag(text: string): TagMatch | undefined {
       return { tag: `${String.fromCharCode(c)}${body.body}${String.fromCharCode(close)}`, start: i, end: Math.min(n, body.end + 1) };
     }
   }
+  return undefined;
 }
 
-/** First characters of the known tags: anything else after `<` or `[` is skipped at once. */
-const TAG_FIRST = new Set('sihadoxu|/<nm'.split('').map((ch) => ch.charCodeAt(0)));
+const PEEK = 32;
+
+function indexOrEnd(text: string, ch: string, from: number): number {
+  const at = text.indexOf(ch, from);
+  return at < 0 ? text.length : at;
+}
+
+/** 1 for the marker characters `<`, `[`, `#` (ASCII only). */
+const MARKER = new Uint8Array(128);
+for (const ch of '<[#') MARKER[ch.charCodeAt(0)] = 1;
+
+/**
+ * First characters of the known tags, lower-cased: anything else after `<` or `[` is skipped
+ * at once. A table rather than a Set, since it is read once per marker character.
+ */
+const TAG_FIRST = new Uint8Array(128);
+for (const ch of 'sihadoxu|/<nm') TAG_FIRST[ch.charCodeAt(0)] = 1;
 
 function isTagChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 124 || c === 47 || c === 95 || c === 45;
@@ -128,7 +151,14 @@ function readTagBody(text: string, from: number, allowSpaces: boolean): { body: 
   const n = text.length;
   if (from + 2 >= n) return undefined;
   const first = text.charCodeAt(from);
-  if (!isTagChar(first) || !TAG_FIRST.has(first >= 65 && first <= 90 ? first + 32 : first) || !isTagChar(text.charCodeAt(from + 2))) {
+  // Every known tag starts with three tag characters (no space among them), so a body that
+  // does not is rejected with three reads, before the loop and the copy.
+  if (
+    !isTagChar(first) ||
+    TAG_FIRST[first >= 65 && first <= 90 ? first + 32 : first] !== 1 ||
+    !isTagChar(text.charCodeAt(from + 1)) ||
+    !isTagChar(text.charCodeAt(from + 2))
+  ) {
     return undefined;
   }
   let j = from;

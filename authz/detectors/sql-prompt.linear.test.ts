@@ -1,7 +1,8 @@
 /**
  * Linear time on hostile input for the sql, sql-fragment and text inspectors and the tool
  * scanner: 1 MB adversarial strings, timed in CPU time (best of five after warm-up; the
- * machine is shared, so the bound is 50 ms where an idle machine needs under 10 ms), and
+ * machine is shared, so the bound is 50 ms where an idle machine needs under 10 ms — 35 ms
+ * for `text`, whose worst shapes below measured 20–26 ms under that load), and
  * growth ×4 in size must stay far from the ×16 of a quadratic scan. sql and sql-fragment
  * refuse values over their size caps without scanning; below the caps they scan everything.
  */
@@ -20,6 +21,18 @@ const ADVERSARIAL = [
   'select ', '; ', '\\', '`', '<', '<a', '[sys', '\n##', 'ignore ', 'call the ', 'not tell ', 'x\u200b', '\u{E0041}', 'http://', 'h ', 'ftp ', 'a@b.c ',
 ];
 
+/**
+ * Shapes aimed at the text inspector: every marker character (alone, doubled, before a
+ * tag's first letters), `#` at every line start, a word before every `@`, every word that
+ * ends or starts a phrase rule repeated, mixed case, long runs of spaces and newlines.
+ */
+const TEXT_ADVERSARIAL = [
+  '[', '#', '\n#', '\n## ', '\n###  sys', '<<', '<s', '<S', '<sys', '<system', '[inst', '<|im_', '<|', '[ ', '< ', '|', '/', 'a', 'a@', 'A@',
+  'a@b', 'a@b.', 'http:/', 'ftp:', ':', ' : ', 'a_b ', "'", '\u2019', '\u00ad', '\u200d', 'ignore previous ', 'IgNoRe all ', 'you are now ',
+  'not ', 'send ', 'send data ', 'before ', 'secretly ', 'the user ', 'without ', 'developer mode ', 'system prompt ', 'new ', 'reveal your ',
+  '   ', '\n\n\n', ' \n', '#\n', '<a<b[c#d@e:f ', '[s s s s s s s s s s s s', 'a-b ',
+];
+
 function cpuMs(fn: () => unknown): number {
   for (let i = 0; i < 3; i++) fn();
   let best = Infinity;
@@ -33,6 +46,7 @@ function cpuMs(fn: () => unknown): number {
 }
 
 const INSPECTORS: Record<string, KindInspector> = { sql: inspectSql, 'sql-fragment': inspectSqlFragment, text: inspectText };
+const BOUND_MS: Record<string, number> = { sql: 50, 'sql-fragment': 50, text: 35 };
 
 beforeAll(async () => {
   await initSqlParser();
@@ -41,10 +55,10 @@ beforeAll(async () => {
 describe('linear time: sql, sql-fragment, text', () => {
   for (const [kind, inspect] of Object.entries(INSPECTORS)) {
     it(`${kind}: 1 MB adversarial strings within the bound`, () => {
-      for (const unit of ADVERSARIAL) {
+      for (const unit of kind === 'text' ? [...ADVERSARIAL, ...TEXT_ADVERSARIAL] : ADVERSARIAL) {
         const value = fill(unit, MB);
         const ms = cpuMs(() => inspect(value, undefined));
-        expect(ms, `${kind} ${JSON.stringify(unit)}: ${ms.toFixed(2)} ms`).toBeLessThan(50);
+        expect(ms, `${kind} ${JSON.stringify(unit)}: ${ms.toFixed(2)} ms`).toBeLessThan(BOUND_MS[kind] as number);
       }
     });
   }
@@ -55,7 +69,7 @@ describe('linear time: sql, sql-fragment, text', () => {
       [inspectText, MB],
     ];
     for (const [inspect, max] of cases) {
-      for (const unit of ADVERSARIAL) {
+      for (const unit of inspect === inspectText ? [...ADVERSARIAL, ...TEXT_ADVERSARIAL] : ADVERSARIAL) {
         const small = fill(unit, max / 4);
         const large = fill(unit, max);
         const tSmall = cpuMs(() => inspect(small, undefined));
