@@ -68,6 +68,34 @@ export interface TagMatch {
 const TAG_LOOKAHEAD = 24;
 /** No known tag is shorter: a shorter body is rejected before it is copied (`<a<a<a…`). */
 const MIN_TAG_CHARS = Math.min(...[...ANGLE_TAGS, ...BRACKET_TAGS, ...HASH_TAGS].map((t) => t.length));
+/** 1 at the length of each tag of a set: bodies of other lengths are never copied. */
+function lengthsOf(tags: ReadonlySet<string>): Uint8Array {
+  const table = new Uint8Array(TAG_LOOKAHEAD + 1);
+  for (const t of tags) if (t.length <= TAG_LOOKAHEAD) table[t.length] = 1;
+  return table;
+}
+const ANGLE_LENGTHS = lengthsOf(ANGLE_TAGS);
+const BRACKET_LENGTHS = lengthsOf(BRACKET_TAGS);
+const HASH_LENGTHS = lengthsOf(HASH_TAGS);
+
+/** Characters read one by one after a marker before native search takes over (see findFakeTag). */
+const PEEK = 32;
+
+function indexOrEnd(text: string, ch: string, from: number): number {
+  const at = text.indexOf(ch, from);
+  return at < 0 ? text.length : at;
+}
+
+/** 1 for the marker characters `<`, `[`, `#` (ASCII only). */
+const MARKER = new Uint8Array(128);
+for (const ch of '<[#') MARKER[ch.charCodeAt(0)] = 1;
+
+/**
+ * First characters of the known tags, lower-cased: anything else after `<` or `[` is skipped
+ * at once. A table rather than a Set, since it is read once per marker character.
+ */
+const TAG_FIRST = new Uint8Array(128);
+for (const ch of 'sihadoxu|/<nm') TAG_FIRST[ch.charCodeAt(0)] = 1;
 
 /**
  * Finds `<system>`, `<|im_start|>`, `<IMPORTANT>`, `[INST]`, `[SYSTEM OVERRIDE: …]`,
@@ -104,52 +132,43 @@ export function findFakeTag(text: string): TagMatch | undefined {
       while (j < n && j - i < 4 && text.charCodeAt(j) === 35) j++;
       if (j - i < 2) continue;
       while (j < n && j - i < 8 && text.charCodeAt(j) === 32) j++;
-      const body = readTagBody(text, j, true);
-      if (body !== undefined && HASH_TAGS.has(body.body)) return { tag: `## ${body.body}`, start: i, end: body.end };
+      const end = tagBodyEnd(text, j, true);
+      if (end < 0 || HASH_LENGTHS[end - j] !== 1) continue;
+      const body = text.slice(j, end).toLowerCase();
+      if (HASH_TAGS.has(body)) return { tag: `## ${body}`, start: i, end };
       continue;
     }
     let from = i + 1;
     // `<<SYS>>` (Llama 2 chat format).
     if (c === 60 && from < n && text.charCodeAt(from) === 60) from++;
-    const body = readTagBody(text, from, c === 91);
-    if (body === undefined) continue;
+    const end = tagBodyEnd(text, from, c === 91);
+    if (end < 0) continue;
     const close = c === 60 ? 62 : 93;
-    const next = body.end < n ? text.charCodeAt(body.end) : -1;
-    // `<system>` / `<system role=…>` / `[INST]` / `[SYSTEM OVERRIDE: …]`.
+    const next = end < n ? text.charCodeAt(end) : -1;
+    // `<system>` / `<system role=…>` / `[INST]` / `[SYSTEM OVERRIDE: …]`. The body is copied
+    // only once it is closed like a tag and has the length of a known one (`<|im_<|im_…`).
     const closesTag = next === close || next === 32 || next === 58 || next === -1;
-    if (closesTag && (c === 60 ? ANGLE_TAGS : BRACKET_TAGS).has(body.body)) {
-      return { tag: `${String.fromCharCode(c)}${body.body}${String.fromCharCode(close)}`, start: i, end: Math.min(n, body.end + 1) };
+    if (!closesTag || (c === 60 ? ANGLE_LENGTHS : BRACKET_LENGTHS)[end - from] !== 1) continue;
+    const body = text.slice(from, end).toLowerCase();
+    if ((c === 60 ? ANGLE_TAGS : BRACKET_TAGS).has(body)) {
+      return { tag: `${String.fromCharCode(c)}${body}${String.fromCharCode(close)}`, start: i, end: Math.min(n, end + 1) };
     }
   }
   return undefined;
 }
 
-const PEEK = 32;
-
-function indexOrEnd(text: string, ch: string, from: number): number {
-  const at = text.indexOf(ch, from);
-  return at < 0 ? text.length : at;
-}
-
-/** 1 for the marker characters `<`, `[`, `#` (ASCII only). */
-const MARKER = new Uint8Array(128);
-for (const ch of '<[#') MARKER[ch.charCodeAt(0)] = 1;
-
-/**
- * First characters of the known tags, lower-cased: anything else after `<` or `[` is skipped
- * at once. A table rather than a Set, since it is read once per marker character.
- */
-const TAG_FIRST = new Uint8Array(128);
-for (const ch of 'sihadoxu|/<nm') TAG_FIRST[ch.charCodeAt(0)] = 1;
 
 function isTagChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 124 || c === 47 || c === 95 || c === 45;
 }
 
-/** Lower-cased letters, `|`, `/`, `_`, `-` and single inner spaces after a marker (bounded). */
-function readTagBody(text: string, from: number, allowSpaces: boolean): { body: string; end: number } | undefined {
+/**
+ * End of the tag body at `from` (letters, `|`, `/`, `_`, `-` and single inner spaces, at most
+ * TAG_LOOKAHEAD characters), or -1 when it is too short to be a known tag. Nothing is copied.
+ */
+function tagBodyEnd(text: string, from: number, allowSpaces: boolean): number {
   const n = text.length;
-  if (from + 2 >= n) return undefined;
+  if (from + 2 >= n) return -1;
   const first = text.charCodeAt(from);
   // Every known tag starts with three tag characters (no space among them), so a body that
   // does not is rejected with three reads, before the loop and the copy.
@@ -159,7 +178,7 @@ function readTagBody(text: string, from: number, allowSpaces: boolean): { body: 
     !isTagChar(text.charCodeAt(from + 1)) ||
     !isTagChar(text.charCodeAt(from + 2))
   ) {
-    return undefined;
+    return -1;
   }
   let j = from;
   while (j < n && j - from < TAG_LOOKAHEAD) {
@@ -172,8 +191,8 @@ function readTagBody(text: string, from: number, allowSpaces: boolean): { body: 
       break;
     }
   }
-  if (j - from < MIN_TAG_CHARS) return undefined;
-  return { body: text.slice(from, j).toLowerCase(), end: j };
+  if (j - from < MIN_TAG_CHARS) return -1;
+  return j;
 }
 
 function finding(rule: string, message: string, value: string, start: number, end: number): DetectorFinding {
