@@ -84,16 +84,28 @@ const STRIDE = 5;
 const KIND_CODE = { bucket: 0, window: 1, distinct: 2, burst: 3 } as const;
 const ID_SPACE = 0x40000000;
 
+/** Slots of the entry's times at the head of Entry.counters; its counters follow from HEAD. */
+const T_EXPIRES = 0;
+const T_SUSPENDED = 1;
+const T_CREATED = 2;
+const T_SEEN = 3;
+const T_COUNTRY = 4;
+const T_HIGHEST = 5;
+const HEAD = 6;
+
 /** One (session, policy), or a principal's counters. Kept flat: this is what 100k sessions cost. */
 class Entry {
   /** Value of the store's insertion counter when the entry last moved to the recent end. */
   moved = 0;
-  expiresAt: number;
+  /**
+   * The entry's times and highest id (HEAD slots), then its counters, in one array of unboxed
+   * doubles: as object properties each time (not a small integer) would be a separate box, and
+   * a second array would cost its own headers.
+   */
+  counters: number[];
   /** Bytes accounted to this entry (in the store's total). */
   bytes = 0;
-  suspendedUntil = 0;
   suspendReason = '';
-  counters: number[] | undefined = undefined;
   /** Distinct-member sets: [counter id, current, previous] triples. */
   sets: Array<number | number[]> | undefined = undefined;
   /** Undefined until the entry holds a session record (principal-scope entries never do). */
@@ -101,21 +113,54 @@ class Entry {
   label = '';
   client = '';
   principal = '';
-  createdAt = 0;
-  lastSeenAt = 0;
   requests = 0;
   /** name, value, name, value … (exact length). */
   bound: string[] = NO_STRINGS;
   country = '';
-  countryAt = 0;
-  /** Highest integer id seen (NaN before the first) and a bitmap of the ids below it. */
-  highest = Number.NaN;
+  /** Bitmap of the ids below the highest integer id seen (`highest`, NaN before the first). */
   bits: number[] = NO_NUMBERS;
   /** Ring of [48-bit hash, time] pairs for string ids / derived-identity replay. */
   ring: number[] = NO_NUMBERS;
   ringPos = 0;
   constructor(now: number) {
-    this.expiresAt = now;
+    // A literal holding NaN is allocated as a double array at once.
+    this.counters = [now, 0, 0, 0, 0, Number.NaN];
+  }
+  get expiresAt(): number {
+    return this.counters[T_EXPIRES] ?? 0;
+  }
+  set expiresAt(v: number) {
+    this.counters[T_EXPIRES] = v;
+  }
+  get suspendedUntil(): number {
+    return this.counters[T_SUSPENDED] ?? 0;
+  }
+  set suspendedUntil(v: number) {
+    this.counters[T_SUSPENDED] = v;
+  }
+  get createdAt(): number {
+    return this.counters[T_CREATED] ?? 0;
+  }
+  set createdAt(v: number) {
+    this.counters[T_CREATED] = v;
+  }
+  get lastSeenAt(): number {
+    return this.counters[T_SEEN] ?? 0;
+  }
+  set lastSeenAt(v: number) {
+    this.counters[T_SEEN] = v;
+  }
+  get countryAt(): number {
+    return this.counters[T_COUNTRY] ?? 0;
+  }
+  set countryAt(v: number) {
+    this.counters[T_COUNTRY] = v;
+  }
+  get highest(): number {
+    return this.counters[T_HIGHEST] ?? Number.NaN;
+  }
+  set highest(v: number) {
+    this.counters[T_HIGHEST] = v;
   }
 }
 const NO_STRINGS: string[] = [];
@@ -150,6 +195,25 @@ function flat(text: string): string {
   return text.length < 13 ? text : Buffer.from(text, 'utf8').toString('utf8');
 }
 
+/**
+ * Labels, client labels and principals repeat across sessions (one client, one user, many
+ * sessions): each distinct text is kept once. Bounded: past INTERNED texts the table restarts
+ * (texts already shared stay shared; only new ones are copied afresh), and texts longer than
+ * INTERNED_LENGTH are not shared, so the table stays under ~1 MB whatever clients send.
+ */
+const INTERNED = 4_096;
+const INTERNED_LENGTH = 160;
+const interned = new Map<string, string>();
+function intern(text: string): string {
+  if (text === '' || text.length > INTERNED_LENGTH) return flat(text);
+  const known = interned.get(text);
+  if (known !== undefined) return known;
+  if (interned.size >= INTERNED) interned.clear();
+  const kept = flat(text);
+  interned.set(kept, kept);
+  return kept;
+}
+
 function hashNumber(hex: string): number {
   return Number.parseInt(hex.slice(0, 12), 16);
 }
@@ -163,7 +227,7 @@ function entryBytes(key: string, e: Entry): number {
     n += e.bits.length === 0 ? 0 : ARRAY_BYTES + 12 * e.bits.length;
     n += e.ring.length === 0 ? 0 : ARRAY_BYTES + 12 * e.ring.length;
   }
-  if (e.counters !== undefined) n += ARRAY_BYTES + COUNTER_NUMBER_BYTES * e.counters.length;
+  if (e.counters.length > HEAD) n += ARRAY_BYTES + COUNTER_NUMBER_BYTES * (e.counters.length - HEAD);
   if (e.sets !== undefined) {
     n += ARRAY_BYTES + 4 * e.sets.length;
     for (const s of e.sets) if (typeof s !== 'number' && s.length > 0) n += ARRAY_BYTES + SET_SLOT_BYTES * s.length;
@@ -513,9 +577,9 @@ export class MemoryStateStore implements StateStore {
 
 function startSession(e: Entry, s: SessionObservation, now: number): void {
   e.kind = s.kind;
-  e.label = flat(s.label);
-  e.client = flat(s.client);
-  e.principal = flat(s.principal);
+  e.label = intern(s.label);
+  e.client = intern(s.client);
+  e.principal = intern(s.principal);
   e.createdAt = now;
   e.lastSeenAt = now;
   e.requests = 0;
@@ -557,22 +621,16 @@ function usage(c: number[], at: number, now: number, windowMs: number): number {
 function counterSlot(e: Entry, op: CounterOp, init: readonly number[], now: number): number {
   const id = idNumber(op.id, op.kind);
   let c = e.counters;
-  if (c === undefined) {
-    // A literal of doubles is allocated as a double array at once (no elements-kind
-    // transition leaving a discarded small-integer copy behind).
-    e.counters = [id, init[0] ?? 0, init[1] ?? 0, init[2] ?? 0, init[3] ?? 0];
-    return 0;
-  }
-  for (let i = 0; i < c.length; i += STRIDE) if (c[i] === id) return i;
+  for (let i = HEAD; i < c.length; i += STRIDE) if (c[i] === id) return i;
   let at: number;
-  if (c.length < MAX_COUNTERS * STRIDE) {
+  if (c.length < HEAD + MAX_COUNTERS * STRIDE) {
     // Grown by copying (concat keeps the double elements kind), so no spare capacity.
     c = e.counters = c.concat(id, init[0] ?? 0, init[1] ?? 0, init[2] ?? 0, init[3] ?? 0);
     return c.length - STRIDE;
   }
-  at = 0;
+  at = HEAD;
   let least = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < c.length; i += STRIDE) {
+  for (let i = HEAD; i < c.length; i += STRIDE) {
     const u = usage(c, i, now, op.kind === 'window' || op.kind === 'distinct' ? op.windowMs : 60_000);
     if (u < least) {
       least = u;
@@ -642,7 +700,7 @@ function count(e: Entry, op: CounterOp, now: number): CounterResult {
   switch (op.kind) {
     case 'bucket': {
       const at = counterSlot(e, op, [op.capacity, now, 0, 0], now);
-      const c = e.counters as number[];
+      const c = e.counters;
       let tokens = Math.min(op.capacity, (c[at + 1] ?? 0) + Math.max(0, now - (c[at + 2] ?? 0)) * op.refillPerMs);
       let exceeded = true;
       if (tokens >= op.cost) {
@@ -656,7 +714,7 @@ function count(e: Entry, op: CounterOp, now: number): CounterResult {
     case 'window': {
       const idx = Math.floor(now / op.windowMs);
       const at = counterSlot(e, op, [idx, 0, 0, Number.NaN], now);
-      const c = e.counters as number[];
+      const c = e.counters;
       let cur = c[at + 2] ?? 0;
       let prev = c[at + 3] ?? 0;
       const i = c[at + 1] ?? 0;
@@ -681,7 +739,7 @@ function count(e: Entry, op: CounterOp, now: number): CounterResult {
     case 'distinct': {
       const idx = Math.floor(now / op.windowMs);
       const at = counterSlot(e, op, [idx, 0, 0, 0], now);
-      const c = e.counters as number[];
+      const c = e.counters;
       const si = setsOf(e, c[at] ?? 0);
       const sets = e.sets as Array<number | number[]>;
       let cur = sets[si + 1] as number[];
@@ -713,7 +771,7 @@ function count(e: Entry, op: CounterOp, now: number): CounterResult {
     case 'burst': {
       const idx = Math.floor(now / op.bucketMs);
       const at = counterSlot(e, op, [idx, 0, 0, 0], now);
-      const c = e.counters as number[];
+      const c = e.counters;
       let i = c[at + 1] ?? 0;
       let cur = c[at + 2] ?? 0;
       let base = c[at + 3] ?? 0;
