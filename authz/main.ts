@@ -70,13 +70,18 @@ export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
   const server = await startAuthzServer({ listen: options.listen, decide, logger, metrics });
   server.setServing(false);
 
+  /** What a rejected load leaves in service, for the log line that reports it. */
+  function whatStays(): string {
+    return current !== undefined ? 'keeping the last good one' : 'no config loaded yet, denying every request';
+  }
+
   function onLoad(result: LoadResult, isolation: SnapshotOptions = {}): void {
     const build = buildSnapshot(result, generation + 1, Date.now(), isolation);
     for (const warning of build.warnings) logger.warn({ event: 'mcp-warden.config' }, warning);
     if (build.snapshot === undefined) {
       metrics.configReload('error');
-      const keeping = current !== undefined ? 'keeping the last good one' : 'no config loaded yet, denying every request';
-      for (const p of build.problems) logger.error({ event: 'mcp-warden.config', resource: p.resource, path: p.path }, `config rejected (${keeping}): ${p.resource}: ${p.path}: ${p.message}`);
+      const stays = whatStays();
+      for (const p of build.problems) logger.error({ event: 'mcp-warden.config', resource: p.resource, path: p.path }, `config rejected (${stays}): ${p.resource}: ${p.path}: ${p.message}`);
       return;
     }
     // Only with isolation can a snapshot come with problems: the servers they touch fail closed.
@@ -96,7 +101,8 @@ export async function startAuthz(options: AuthzOptions): Promise<RunningAuthz> {
 
   function onErrors(errors: readonly ConfigError[]): void {
     metrics.configReload('error');
-    for (const e of errors) logger.error({ event: 'mcp-warden.config', file: e.file, document: e.document, path: e.path }, `config rejected, keeping the last good one: ${e.file}:${e.document}: ${e.path}: ${e.message}`);
+    const stays = whatStays();
+    for (const e of errors) logger.error({ event: 'mcp-warden.config', file: e.file, document: e.document, path: e.path }, `config rejected (${stays}): ${e.file}:${e.document}: ${e.path}: ${e.message}`);
   }
 
   let watcher;
