@@ -7,21 +7,25 @@
  *
  * The server runs in a child process by default (its own core, as in production), with
  * `decide` from --decide-module; or in-process with any `decide` via runGrpcCheckBench.
- * The load generator is by default a lean gRPC client on node:http2 with pre-encoded
- * requests (like h2load/ghz), so the numbers describe the server rather than the client;
- * `--client grpc-js` uses a full @grpc/grpc-js client instead.
+ * The load generator is by default test/loadgen, a small Go gRPC client with pre-encoded
+ * requests (built on first use into .cache/bin), so the numbers describe the server rather
+ * than a client's own GC pauses; `--client http2` is a lean node:http2 client and
+ * `--client grpc-js` a full @grpc/grpc-js client (both needed for --max).
  *
- * Run: node --import tsx test/bench/grpc-check.ts [--rate 2000] [--duration 10] [--max]
+ * Run: node --import tsx test/bench/grpc-check.ts --product test/bench/engine-config.yaml
+ *   (the product as deployed: dist/cli.js authz, every stage on), or
+ *      node --import tsx test/bench/grpc-check.ts [--rate 2000] [--duration 10] [--max]
  *        [--concurrency 64] [--in-process] [--decide-module PATH] [--target HOST:PORT]
- *        [--client http2|grpc-js] [--floor]
+ *        [--client go|http2|grpc-js] [--floor] [--dump FILE]
  * `--floor` runs grpc-floor-server.ts instead (bare node:http2, no grpc-js, no engine): the
  * latency this machine gives any Node HTTP/2 server at the rate, for comparison.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startAuthzServer, type AuthzServer, type Decide } from '../../authz/envoy/server.js';
@@ -46,16 +50,26 @@ export interface GrpcCheckBenchOptions {
   readonly decideModule?: string;
   /** Child process runs grpc-floor-server.ts (bare node:http2, no grpc-js, no engine) instead. */
   readonly floor?: boolean;
+  /**
+   * Run the product itself: `node dist/cli.js authz --config <product>` (built first), every
+   * stage on, logging and metrics as deployed. The headline measurement.
+   */
+  readonly product?: string;
   /** Approximate body size in bytes. Default 2048. */
   readonly bodyBytes?: number;
-  /** Load generator: raw HTTP/2 gRPC framing (default) or @grpc/grpc-js. */
-  readonly client?: 'http2' | 'grpc-js';
+  /**
+   * Load generator: `go` (test/loadgen, a compiled client whose own pauses stay far below the
+   * latencies measured, as Envoy's would), raw HTTP/2 gRPC framing from Node, or @grpc/grpc-js.
+   */
+  readonly client?: 'go' | 'http2' | 'grpc-js';
+  /** Go client only: write `offset-ms latency-ms service-ms` per request to this file. */
+  readonly dump?: string;
 }
 
 export interface GrpcCheckBenchResult {
   readonly mode: 'rate' | 'max';
-  readonly server: 'target' | 'in-process' | 'child-process';
-  readonly client: 'http2' | 'grpc-js';
+  readonly server: 'target' | 'in-process' | 'child-process' | 'product';
+  readonly client: 'go' | 'http2' | 'grpc-js';
   readonly targetRate: number | undefined;
   readonly durationSeconds: number;
   readonly bodyBytes: number;
@@ -132,14 +146,16 @@ function grpcJsClient(address: string, body: Buffer): LoadClient {
 
 const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
 
-/** gRPC over HTTP/2 by hand (length-prefixed messages, grpc-status trailer), requests pre-encoded. */
-function http2Client(address: string, body: Buffer): LoadClient {
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const port = address.slice(colon + 1);
+function checkMethod(): NonNullable<ReturnType<typeof loadProtos>['authorizationService']['Check']> {
   const method = loadProtos().authorizationService['Check'];
   if (method === undefined) throw new Error('Check method missing');
-  const frames = Array.from({ length: 1024 }, (_, i) => {
+  return method;
+}
+
+/** 1,024 distinct CheckRequests, each as a gRPC length-prefixed message. */
+function encodeFrames(body: Buffer): Buffer[] {
+  const method = checkMethod();
+  return Array.from({ length: 1024 }, (_, i) => {
     const message = method.requestSerialize(envoyCheckRequest(body, i));
     const frame = Buffer.allocUnsafe(5 + message.length);
     frame.writeUInt8(0, 0);
@@ -147,6 +163,63 @@ function http2Client(address: string, body: Buffer): LoadClient {
     message.copy(frame, 5);
     return frame;
   });
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const LOADGEN_BIN = path.join(REPO_ROOT, '.cache', 'bin', 'warden-loadgen');
+
+/** Builds test/loadgen once (cached under .cache/bin; rebuilt when its source is newer). */
+function loadgenBinary(): string {
+  const source = path.join(REPO_ROOT, 'test', 'loadgen');
+  const built = existsSync(LOADGEN_BIN) ? statSync(LOADGEN_BIN).mtimeMs : 0;
+  const newest = Math.max(...readdirSync(source).map((f) => statSync(path.join(source, f)).mtimeMs));
+  if (built < newest) execFileSync('go', ['build', '-o', LOADGEN_BIN, '.'], { cwd: source, stdio: 'inherit' });
+  return LOADGEN_BIN;
+}
+
+interface LoadgenResult {
+  readonly durationSeconds: number;
+  readonly completed: number;
+  readonly errors: number;
+  readonly allowed: number;
+  readonly denied: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly serviceP50Ms: number;
+  readonly serviceP99Ms: number;
+  readonly totalCalls: number;
+  readonly firstError?: string;
+}
+
+/** Runs the Go load generator against `address` and returns its report. */
+function runGoLoadgen(address: string, body: Buffer, rate: number, durationSeconds: number, dump: string | undefined): Promise<LoadgenResult> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'warden-loadgen-'));
+  const framesFile = path.join(dir, 'frames.bin');
+  writeFileSync(framesFile, Buffer.concat(encodeFrames(body)));
+  const binary = loadgenBinary();
+  return new Promise<LoadgenResult>((resolve, reject) => {
+    const args = ['-target', address, '-path', CHECK_PATH, '-frames', framesFile, '-rate', String(rate), '-duration', `${durationSeconds}s`, ...(dump !== undefined ? ['-dump', dump] : [])];
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      rmSync(dir, { recursive: true, force: true });
+      if (code !== 0) reject(new Error(`loadgen exited with ${code}`));
+      else resolve(JSON.parse(out) as LoadgenResult);
+    });
+  });
+}
+
+/** gRPC over HTTP/2 by hand (length-prefixed messages, grpc-status trailer), requests pre-encoded. */
+function http2Client(address: string, body: Buffer): LoadClient {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const port = address.slice(colon + 1);
+  const method = checkMethod();
+  const frames = encodeFrames(body);
   let closing = false;
   let session = connect();
   function connect(): http2.ClientHttp2Session {
@@ -216,8 +289,51 @@ function processCpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+/** Builds dist/ and starts `mcp-warden authz` on `config`; resolves once its first config is loaded. */
+async function startProduct(config: string): Promise<ServerHandle> {
+  execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  const port = await freePort();
+  const args = [path.join(REPO_ROOT, 'dist', 'cli.js'), 'authz', '--config', path.resolve(config), '--listen', `127.0.0.1:${port}`];
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString();
+      if (out.includes('"event":"mcp-warden.config","generation":1')) {
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`mcp-warden authz exited with ${code}: ${out.slice(-2_000)}`)));
+  });
+  return {
+    address: `127.0.0.1:${port}`,
+    kind: 'product',
+    pid: child.pid,
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
 async function startServer(options: GrpcCheckBenchOptions): Promise<ServerHandle> {
   if (options.target !== undefined) return { address: options.target, kind: 'target', close: async () => undefined };
+  if (options.product !== undefined) return startProduct(options.product);
   if (options.decide !== undefined) {
     const server: AuthzServer = await startAuthzServer({
       listen: '127.0.0.1:0',
@@ -262,7 +378,42 @@ export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Pr
   const bodyBytes = options.bodyBytes ?? 2_048;
   const body = toolsCallBody(bodyBytes);
   const server = await startServer(options);
-  const clientKind = options.client ?? 'http2';
+  const clientKind = options.client ?? 'go';
+  if (clientKind === 'go') {
+    if (options.max === true) throw new Error('--max needs --client http2 or grpc-js');
+    try {
+      const loadAtStart = loadavg()[0] ?? NaN;
+      const cpuAtStart = processCpuSeconds(server.pid);
+      const r = await runGoLoadgen(server.address, body, rate, durationSeconds, options.dump);
+      const cpuAtEnd = processCpuSeconds(server.pid);
+      if (r.firstError !== undefined) process.stderr.write(`grpc-check: first error: ${r.firstError}\n`);
+      // The loadgen's warm-up calls ran inside the CPU window too.
+      const calls = r.totalCalls;
+      return {
+        mode: 'rate',
+        server: server.kind,
+        client: 'go',
+        targetRate: rate,
+        durationSeconds: Number(r.durationSeconds.toFixed(2)),
+        bodyBytes: body.length,
+        completed: r.completed,
+        errors: r.errors,
+        allowed: r.allowed,
+        denied: r.denied,
+        achievedPerSecond: Math.round(r.completed / r.durationSeconds),
+        p50Ms: r.p50Ms,
+        p90Ms: r.p90Ms,
+        p99Ms: r.p99Ms,
+        maxMs: r.maxMs,
+        serviceP50Ms: r.serviceP50Ms,
+        serviceP99Ms: r.serviceP99Ms,
+        serverCpuUsPerCheck: cpuAtStart !== undefined && cpuAtEnd !== undefined ? Math.round(((cpuAtEnd - cpuAtStart) * 1e6) / calls) : undefined,
+        loadAverage: [Number(loadAtStart.toFixed(2)), Number((loadavg()[0] ?? NaN).toFixed(2))],
+      };
+    } finally {
+      await server.close();
+    }
+  }
   const client = clientKind === 'grpc-js' ? grpcJsClient(server.address, body) : http2Client(server.address, body);
   /** From the scheduled send time (includes any wait before sending: coordinated omission). */
   const latencies: number[] = [];
@@ -361,7 +512,9 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       floor: { type: 'boolean', default: false },
       target: { type: 'string' },
       'body-bytes': { type: 'string', default: '2048' },
-      client: { type: 'string', default: 'http2' },
+      client: { type: 'string', default: 'go' },
+      dump: { type: 'string' },
+      product: { type: 'string' },
     },
   });
   const result = await runGrpcCheckBench({
@@ -370,11 +523,13 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     max: values.max,
     concurrency: Number(values.concurrency),
     bodyBytes: Number(values['body-bytes']),
-    client: values.client === 'grpc-js' ? 'grpc-js' : 'http2',
+    client: values.client === 'grpc-js' || values.client === 'http2' ? values.client : 'go',
     ...(values.target !== undefined ? { target: values.target } : {}),
     ...(values['in-process'] ? { decide: parseAndAllow } : {}),
     ...(values['decide-module'] !== undefined ? { decideModule: values['decide-module'] } : {}),
     floor: values.floor,
+    ...(values.dump !== undefined ? { dump: values.dump } : {}),
+    ...(values.product !== undefined ? { product: values.product } : {}),
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -237,6 +237,8 @@ describe('grpc.health.v1 over gRPC', () => {
   it('reports SERVING once started, NOT_SERVING without config, and streams changes', async () => {
     expect(await client.health()).toBe('SERVING');
     expect(await client.health('envoy.service.auth.v3.Authorization')).toBe('SERVING');
+    // A name never registered is NOT_FOUND, as the health-checking protocol says.
+    await expect(client.health('no.such.Service')).rejects.toMatchObject({ code: 5 });
 
     const stream = client.watchHealth();
     // Cancelling the watch ends it with CANCELLED on the client side; that is expected.

@@ -1,0 +1,229 @@
+/**
+ * The gRPC server on node:http2, driven over real sockets by @grpc/grpc-js (a real gRPC
+ * client) and by hand-made HTTP/2 requests for what a well-behaved client never sends.
+ */
+import http2 from 'node:http2';
+import net from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createGrpcServer, encodeGrpcMessage, GrpcError, GrpcStatus, type GrpcMethod, type GrpcServer, type StreamWriter } from './grpc-server.js';
+
+// A toy codec: messages are UTF-8 text.
+const text = { decode: (b: Buffer): string => b.toString('utf8'), encode: (s: string): Buffer => Buffer.from(s, 'utf8') };
+
+let server: GrpcServer | undefined;
+let errors: string[] = [];
+const watchers = new Set<StreamWriter<string>>();
+
+const METHODS = new Map<string, GrpcMethod>([
+  ['/t.T/Echo', { kind: 'unary', ...text, handle: (s: string) => `echo:${s}` }],
+  ['/t.T/Slow', { kind: 'unary', ...text, handle: (s: string) => new Promise<string>((r) => setTimeout(() => r(`slow:${s}`), 150)) }],
+  [
+    '/t.T/Fail',
+    {
+      kind: 'unary',
+      ...text,
+      handle: (s: string) => {
+        if (s === 'grpc') throw new GrpcError(GrpcStatus.NOT_FOUND, 'no such thing: ünïcode 100%');
+        throw new Error('secret detail');
+      },
+    },
+  ],
+  [
+    '/t.T/Watch',
+    {
+      kind: 'server-stream',
+      ...text,
+      handle: (s: string, writer: StreamWriter<string>) => {
+        watchers.add(writer);
+        writer.onClose(() => watchers.delete(writer));
+        writer.write(`first:${s}`);
+      },
+    },
+  ],
+]);
+
+async function start(overrides: { keepaliveTimeMs?: number; keepaliveTimeoutMs?: number; maxReceiveMessageBytes?: number } = {}): Promise<number> {
+  errors = [];
+  server = createGrpcServer({
+    methods: METHODS,
+    maxReceiveMessageBytes: overrides.maxReceiveMessageBytes ?? 1024,
+    keepaliveTimeMs: overrides.keepaliveTimeMs ?? 0,
+    keepaliveTimeoutMs: overrides.keepaliveTimeoutMs ?? 1_000,
+    onError: (err, context) => errors.push(`${context}: ${err.message}`),
+  });
+  return server.listen('127.0.0.1', 0);
+}
+
+afterEach(async () => {
+  await server?.close(100);
+  server = undefined;
+});
+
+function frame(message: Buffer, compressed = 0): Buffer {
+  const out = Buffer.alloc(5 + message.length);
+  out[0] = compressed;
+  out.writeUInt32BE(message.length, 1);
+  message.copy(out, 5);
+  return out;
+}
+
+interface RawAnswer {
+  readonly status: number | undefined;
+  readonly grpcStatus: string | undefined;
+  readonly grpcMessage: string | undefined;
+  readonly body: Buffer;
+}
+
+/** One request over node:http2 with any method, headers and body bytes. */
+function raw(port: number, body: Buffer, headers: http2.OutgoingHttpHeaders = {}): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', reject);
+    const stream = session.request({ ':method': 'POST', ':path': '/t.T/Echo', 'content-type': 'application/grpc', te: 'trailers', ...headers });
+    let status: number | undefined;
+    let grpcStatus: string | undefined;
+    let grpcMessage: string | undefined;
+    const chunks: Buffer[] = [];
+    const take = (h: http2.IncomingHttpHeaders): void => {
+      if (typeof h['grpc-status'] === 'string') grpcStatus = h['grpc-status'];
+      if (typeof h['grpc-message'] === 'string') grpcMessage = h['grpc-message'];
+    };
+    stream.on('response', (h) => {
+      status = Number(h[':status']);
+      take(h);
+    });
+    stream.on('trailers', take);
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('error', reject);
+    stream.on('close', () => {
+      session.close();
+      resolve({ status, grpcStatus, grpcMessage, body: Buffer.concat(chunks) });
+    });
+    // GET requests are sent with END_STREAM already (node:http2 ends them itself).
+    if (stream.writable) stream.end(body);
+  });
+}
+
+function grpcClient(port: number): grpc.Client {
+  return new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+}
+
+function unary(client: grpc.Client, path: string, message: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(path, text.encode, text.decode, message, (err, value) => (err !== null ? reject(err) : resolve(value ?? '')));
+  });
+}
+
+describe('gRPC server on node:http2', () => {
+  it('answers unary calls from a real gRPC client, many at once on one connection', async () => {
+    const port = await start();
+    const client = grpcClient(port);
+    try {
+      const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => unary(client, '/t.T/Echo', `m${i}`)));
+      expect(answers).toEqual(Array.from({ length: 50 }, (_, i) => `echo:m${i}`));
+      expect(await unary(client, '/t.T/Slow', 'x')).toBe('slow:x');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('maps handler failures to statuses without leaking internal messages', async () => {
+    const port = await start();
+    const client = grpcClient(port);
+    try {
+      await expect(unary(client, '/t.T/Fail', 'grpc')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND, details: 'no such thing: ünïcode 100%' });
+      await expect(unary(client, '/t.T/Fail', 'boom')).rejects.toMatchObject({ code: grpc.status.INTERNAL, details: 'internal error' });
+      expect(errors).toEqual(['handling a call: secret detail']);
+      await expect(unary(client, '/t.T/Nope', 'x')).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses what a unary gRPC call may not be, and keeps serving', async () => {
+    const port = await start();
+    const ok = frame(Buffer.from('hi'));
+    expect(await raw(port, ok)).toMatchObject({ status: 200, grpcStatus: '0' });
+    expect((await raw(port, ok)).body.subarray(5).toString()).toBe('echo:hi');
+    // Not gRPC at all.
+    expect((await raw(port, ok, { 'content-type': 'application/json' })).status).toBe(415);
+    expect((await raw(port, Buffer.alloc(0), { ':method': 'GET' })).status).toBe(405);
+    // Broken framing.
+    expect((await raw(port, Buffer.from([0, 0, 0]))).grpcStatus).toBe(String(GrpcStatus.INTERNAL));
+    expect((await raw(port, frame(Buffer.from('hello')).subarray(0, 8))).grpcStatus).toBe(String(GrpcStatus.INTERNAL));
+    expect((await raw(port, Buffer.concat([ok, ok]))).grpcStatus).toBe(String(GrpcStatus.UNIMPLEMENTED));
+    expect(await raw(port, frame(Buffer.from('hi'), 1), { 'grpc-encoding': 'gzip' })).toMatchObject({ grpcStatus: String(GrpcStatus.UNIMPLEMENTED), grpcMessage: expect.stringContaining('compressed') });
+    expect(await raw(port, ok)).toMatchObject({ status: 200, grpcStatus: '0' });
+  });
+
+  it('answers RESOURCE_EXHAUSTED past the receive limit without buffering the rest', async () => {
+    const port = await start({ maxReceiveMessageBytes: 64 * 1024 });
+    const big = await raw(port, frame(Buffer.alloc(1024 * 1024, 0x61)));
+    expect(big.grpcStatus).toBe(String(GrpcStatus.RESOURCE_EXHAUSTED));
+    expect(decodeURIComponent(big.grpcMessage ?? '')).toContain('65536');
+    const atLimit = await raw(port, frame(Buffer.alloc(64 * 1024, 0x61)));
+    expect(atLimit.grpcStatus).toBe('0');
+    expect(atLimit.body.length).toBe(5 + 5 + 64 * 1024);
+  });
+
+  it('streams server-streaming calls and ends them on close', async () => {
+    const port = await start();
+    const client = grpcClient(port);
+    const call = client.makeServerStreamRequest('/t.T/Watch', text.encode, text.decode, 'w');
+    const got: string[] = [];
+    const ended = new Promise<void>((resolve) => call.on('status', (s: grpc.StatusObject) => (s.code === grpc.status.OK ? resolve() : undefined)));
+    call.on('data', (m: string) => got.push(m));
+    await new Promise((r) => setTimeout(r, 100));
+    for (const w of watchers) w.write('second');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toEqual(['first:w', 'second']);
+    await server?.close(1_000);
+    server = undefined;
+    await ended;
+    expect(watchers.size).toBe(0);
+    client.close();
+  });
+
+  it('lets a call in flight finish when closing gracefully', async () => {
+    const port = await start();
+    const client = grpcClient(port);
+    try {
+      const slow = unary(client, '/t.T/Slow', 'last');
+      await new Promise((r) => setTimeout(r, 30));
+      const closed = server?.close(2_000);
+      server = undefined;
+      expect(await slow).toBe('slow:last');
+      await closed;
+      await expect(unary(client, '/t.T/Echo', 'after')).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('pings idle connections and drops one that never answers', async () => {
+    const port = await start({ keepaliveTimeMs: 50, keepaliveTimeoutMs: 100 });
+    // A well-behaved client answers the pings and keeps its connection.
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    let pings = 0;
+    session.on('ping', () => pings++);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pings).toBeGreaterThanOrEqual(2);
+    expect(session.closed || session.destroyed).toBe(false);
+    session.close();
+
+    // A peer that speaks just enough HTTP/2 to connect and then goes silent is cut off.
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]));
+    socket.on('data', () => undefined);
+    const started = Date.now();
+    await new Promise<void>((r) => socket.once('close', () => r()));
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('percent-encodes grpc-message as the protocol says', () => {
+    expect(encodeGrpcMessage('plain text')).toBe('plain text');
+    expect(encodeGrpcMessage('100% ü\n')).toBe('100%25 %C3%BC%0A');
+  });
+});
