@@ -96,8 +96,17 @@ export function sourceKey(address: string): string {
 
 /** An address for operators' listings without pinpointing the host: IPv4 /24, IPv6 /48. */
 export function redactedAddress(address: string): string {
+  const known = recentRedacted.get(address);
+  if (known !== undefined) return known;
   const family = isIP(address);
-  if (family === 4) return `${address.split('.').slice(0, 3).join('.')}.x`;
-  if (family === 6) return addressPrefix(address, 32, 48);
-  return '';
+  const redacted = family === 4 ? `${address.split('.').slice(0, 3).join('.')}.x` : family === 6 ? addressPrefix(address, 32, 48) : '';
+  // Addresses repeat request after request; bounded, starting over when full.
+  if (address.length <= 64) {
+    if (recentRedacted.size >= MAX_RECENT_REDACTED) recentRedacted.clear();
+    recentRedacted.set(address, redacted);
+  }
+  return redacted;
 }
+
+const recentRedacted = new Map<string, string>();
+const MAX_RECENT_REDACTED = 4_096;

@@ -22,7 +22,21 @@ export function shortHash(...parts: ReadonlyArray<string | Uint8Array>): string 
   return hash('sha256', joined(parts), 'hex').slice(0, 12);
 }
 
+/** Recent session references: one session's requests hash the same parts again and again. */
+const recentRefs = new Map<string, string>();
+const MAX_RECENT_REFS = 4_096;
+const MAX_MEMO_KEY_CHARS = 512;
+
 /** 132 bits, URL-safe: session references (collision-resistant across all sessions). */
 export function refHash(...parts: readonly string[]): string {
-  return hash('sha256', joined(parts), 'base64url').slice(0, 22);
+  const text = joined(parts) as string;
+  const known = recentRefs.get(text);
+  if (known !== undefined) return known;
+  const ref = hash('sha256', text, 'base64url').slice(0, 22);
+  if (text.length <= MAX_MEMO_KEY_CHARS) {
+    // Bounded: start over when full (a flood of new sessions only costs the hashing again).
+    if (recentRefs.size >= MAX_RECENT_REFS) recentRefs.clear();
+    recentRefs.set(text, ref);
+  }
+  return ref;
 }

@@ -73,6 +73,13 @@ export function createMetrics(options: MetricsOptions = {}): WardenMetrics {
   });
   const serverLabel = boundedLabel(options.maxServers ?? 256);
   const ruleLabel = boundedLabel(options.maxRules ?? 256);
+  // The allow counter of each server, bound once: the per-request path skips label hashing.
+  const allowCounters = new Map<string, { inc(): void }>();
+  const allowCounter = (server: string): { inc(): void } => {
+    let counter = allowCounters.get(server);
+    if (counter === undefined) allowCounters.set(server, (counter = verdicts.labels({ server, stage: NONE, rule: NONE, outcome: 'allow' })));
+    return counter;
+  };
 
   return {
     registry,
@@ -80,8 +87,10 @@ export function createMetrics(options: MetricsOptions = {}): WardenMetrics {
       checkDuration.observe(durationSeconds);
       const server = serverLabel(verdict.serverKey ?? 'unknown');
       const denial = verdict.denial;
-      if (verdict.allowed || denial === undefined) {
-        verdicts.inc({ server, stage: NONE, rule: NONE, outcome: verdict.allowed ? 'allow' : 'deny' });
+      if (verdict.allowed) {
+        allowCounter(server).inc();
+      } else if (denial === undefined) {
+        verdicts.inc({ server, stage: NONE, rule: NONE, outcome: 'deny' });
       } else {
         verdicts.inc({ server, stage: denial.stage, rule: ruleLabel(denial.rule), outcome: 'deny' });
       }
