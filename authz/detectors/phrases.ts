@@ -11,6 +11,8 @@
  * underscore, such as a tool name `write_file`).
  */
 
+import { codeUnitsOf } from './unicode.js';
+
 export interface PhraseRule {
   /** Stable kebab-case rule name reported in findings. */
   readonly rule: string;
@@ -67,6 +69,9 @@ class Vocabulary {
   private table = new Int32Array(0);
   private hashes = new Int32Array(0);
   private mask = 0;
+  /** Each word's characters (`chars[at[id] .. at[id + 1])`), compared without string reads. */
+  private at = new Int32Array(0);
+  private chars = new Uint8Array(0);
 
   idOf(word: string): number {
     let id = this.ids.get(word);
@@ -84,8 +89,20 @@ class Vocabulary {
     this.table = new Int32Array(size).fill(-1);
     this.hashes = new Int32Array(size);
     this.mask = size - 1;
+    this.at = new Int32Array(this.words.length + 1);
+    let total = 0;
     this.words.forEach((w, id) => {
-      const h = hashLower(w, 0, w.length);
+      this.at[id] = total;
+      total += w.length;
+    });
+    this.at[this.words.length] = total;
+    this.chars = new Uint8Array(total);
+    this.words.forEach((w, id) => {
+      let h = 0x811c9dc5 | 0;
+      for (let i = 0; i < w.length; i++) {
+        h = Math.imul(h ^ w.charCodeAt(i), 0x01000193);
+        this.chars[(this.at[id] as number) + i] = w.charCodeAt(i);
+      }
       let slot = h & this.mask;
       while (this.table[slot] !== -1) slot = (slot + 1) & this.mask;
       this.table[slot] = id;
@@ -93,114 +110,147 @@ class Vocabulary {
     });
   }
 
-  /** The id of `text[start, end)` compared case-insensitively, or OTHER. */
-  lookup(text: string, start: number, end: number, h: number): number {
+  /** The id of the word `units[start, end)` (hashed to `h` after folding), or OTHER. */
+  lookup(units: Uint16Array, start: number, end: number, h: number): number {
     let slot = h & this.mask;
     for (;;) {
       const id = this.table[slot] as number;
       if (id === -1) return OTHER;
-      if (this.hashes[slot] === h && equalsLower(text, start, end, this.words[id] as string)) return id;
+      if (this.hashes[slot] === h && this.equals(units, start, end, id)) return id;
       slot = (slot + 1) & this.mask;
     }
   }
+
+  private equals(units: Uint16Array, start: number, end: number, id: number): boolean {
+    const at = this.at[id] as number;
+    if ((this.at[id + 1] as number) - at !== end - start) return false;
+    const { chars } = this;
+    for (let i = start; i < end; i++) if (FOLD[units[i] as number] !== chars[at + i - start]) return false;
+    return true;
+  }
 }
 
-function lowerCode(c: number): number {
-  if (c >= 65 && c <= 90) return c + 32;
-  return c === 0x2019 ? 39 : c;
-}
-
-function hashLower(text: string, start: number, end: number): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ lowerCode(text.charCodeAt(i)), 0x01000193);
-  return h;
-}
-
-function equalsLower(text: string, start: number, end: number, word: string): boolean {
-  if (end - start !== word.length) return false;
-  for (let i = 0; i < word.length; i++) if (lowerCode(text.charCodeAt(start + i)) !== word.charCodeAt(i)) return false;
-  return true;
-}
-
-function isLetter(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
-}
-
-function isWordCode(c: number): boolean {
-  return isLetter(c) || (c >= 48 && c <= 57) || c === 95 || c === 39 || c === 0x2019;
-}
+/** FOLD value of `:`, which is a word of its own (below every word character). */
+const COLON_CLASS = 1;
+/** FOLD value of `'`: inside a word, never at its start. */
+const APOSTROPHE = 39;
 
 /**
- * Per ASCII code: the lower-cased code of a word character (as `lowerCode`), 0 for anything
- * else. One table read per character replaces the class tests and the case fold in the scan.
+ * Per UTF-16 code unit: the lower-cased ASCII code of a word character (letters, digits, `_`,
+ * `'`, with U+2019 folded to `'`), COLON_CLASS for `:`, 0 for everything else. A word is a
+ * run of values ≥ APOSTROPHE, so one table read per character classifies and folds it. 64 KiB,
+ * so that no code unit needs a range test before the read.
  */
-const WORD_LOWER = new Uint8Array(128);
-for (let c = 0; c < 128; c++) if (isWordCode(c)) WORD_LOWER[c] = lowerCode(c);
+const FOLD = new Uint8Array(65536);
+for (let c = 48; c <= 57; c++) FOLD[c] = c;
+for (let c = 97; c <= 122; c++) FOLD[c] = c;
+for (let c = 65; c <= 90; c++) FOLD[c] = c + 32;
+FOLD[95] = 95;
+FOLD[39] = APOSTROPHE;
+FOLD[0x2019] = APOSTROPHE;
+FOLD[58] = COLON_CLASS;
 
-/** `lowerCode(c)` for word characters, 0 for others. */
-function wordLower(c: number): number {
-  return c < 128 ? (WORD_LOWER[c] as number) : c === 0x2019 ? 39 : 0;
+/** Word characters of e-mail hosts and of `isWordCode` below. */
+function isWordCode(c: number): boolean {
+  return FOLD[c] as number >= APOSTROPHE;
+}
+
+/** Lists of rule indices per vocabulary id, flattened: `rules[at[id] .. at[id + 1])`. */
+interface RuleIndex {
+  readonly at: Int32Array;
+  readonly rules: Int32Array;
+}
+
+function ruleIndex(lists: readonly (readonly number[] | undefined)[]): RuleIndex {
+  const at = new Int32Array(lists.length + 1);
+  const rules: number[] = [];
+  lists.forEach((list, id) => {
+    at[id] = rules.length;
+    if (list !== undefined) rules.push(...list);
+  });
+  at[lists.length] = rules.length;
+  return { at, rules: Int32Array.from(rules) };
 }
 
 export class PhraseMatcher {
   private readonly vocab = new Vocabulary();
-  private readonly byLastMap = new Map<number, Compiled[]>();
-  /** Rules ending with each vocabulary id (index = id), filled when sealing. */
-  private byLast: (Compiled[] | undefined)[] = [];
+  private readonly compiled: Compiled[] = [];
+  /** Rules ending with each vocabulary id, filled when sealing. */
+  private readonly byLast: RuleIndex;
   /**
-   * Rules whose (required) first slot accepts each vocabulary id (index = id). The scan keeps
-   * the word index where each rule's first word was last seen, and tries a rule only when it
-   * is recent enough for the rule to fit: on hostile text where every word ends some rule
-   * (`the user the user …`), the backward match would otherwise run for every word although
-   * the phrase never started.
+   * Rules whose (required) first slot accepts each vocabulary id. The scan keeps the word
+   * index where each rule's first word was last seen, and tries a rule only when it is recent
+   * enough for the rule to fit: on hostile text where every word ends some rule (`the user
+   * the user …`), the backward match would otherwise run for every word although the phrase
+   * never started.
    */
-  private byFirst: (number[] | undefined)[] = [];
+  private readonly byFirst: RuleIndex;
+  /** Most words each rule's match can span (index = rule). */
+  private readonly spans: Int32Array;
+  /** The largest of `spans`. */
+  private readonly maxSpan: number;
+  /** 1 for the vocabulary ids of rules' first words (index = id). */
+  private readonly firstIds: Uint8Array;
+  /** Per first character (folded): bit k set when some rule's first word has k characters. */
+  private readonly firstShape = new Uint32Array(128);
+  /** Length of the shortest first word of a rule. */
+  private readonly minFirst: number;
   /**
    * Vocabulary id of each one-letter ASCII word (index = lower-cased code), OTHER if none:
    * text of one-letter words (`a a a …`, `<a<a…`) then skips the hash-table probe.
    */
   private readonly single = new Int32Array(128).fill(OTHER);
-  private ruleCount = 0;
   private readonly urlId: number;
   private readonly emailId: number;
   private readonly colonId: number;
   private readonly identId: number;
+  /** 1 for the vocabulary ids of URL schemes (index = id), which are also looked up as words. */
+  private readonly schemes: Uint8Array;
 
   constructor(rules: readonly PhraseRule[]) {
     this.urlId = this.vocab.idOf('<url>');
     this.emailId = this.vocab.idOf('<email>');
     this.colonId = this.vocab.idOf(COLON);
     this.identId = this.vocab.idOf('<ident>');
-    const byFirstMap = new Map<number, number[]>();
+    const schemeIds = ['http', 'https', 'ftp'].map((w) => this.vocab.idOf(w));
+    const byFirst = new Map<number, number[]>();
+    const byLast = new Map<number, number[]>();
+    const add = (map: Map<number, number[]>, id: number, rule: number): void => {
+      const list = map.get(id) ?? [];
+      list.push(rule);
+      map.set(id, list);
+    };
     for (const r of rules) {
-      const c = this.compile(r, this.ruleCount++);
-      for (const id of (c.slots[0] as Slot).ids) {
-        const list = byFirstMap.get(id) ?? [];
-        list.push(c.index);
-        byFirstMap.set(id, list);
-      }
-      const last = c.slots[c.slots.length - 1] as Slot;
-      for (const id of last.ids) {
-        const list = this.byLastMap.get(id) ?? [];
-        list.push(c);
-        this.byLastMap.set(id, list);
-      }
+      const c = this.compile(r, this.compiled.length);
+      this.compiled.push(c);
+      for (const id of (c.slots[0] as Slot).ids) add(byFirst, id, c.index);
+      for (const id of (c.slots[c.slots.length - 1] as Slot).ids) add(byLast, id, c.index);
     }
     this.vocab.seal();
-    this.byLast = this.vocab.words.map((_, id) => this.byLastMap.get(id));
-    this.byFirst = this.vocab.words.map((_, id) => byFirstMap.get(id));
+    const size = this.vocab.words.length;
+    this.schemes = new Uint8Array(size);
+    for (const id of schemeIds) this.schemes[id] = 1;
+    this.byLast = ruleIndex(this.vocab.words.map((_, id) => byLast.get(id)));
+    this.byFirst = ruleIndex(this.vocab.words.map((_, id) => byFirst.get(id)));
+    this.spans = Int32Array.from(this.compiled, (c) => c.span);
+    this.maxSpan = Math.max(0, ...this.spans);
+    this.firstIds = new Uint8Array(size);
+    let minFirst = MAX_WORD;
+    for (const id of byFirst.keys()) {
+      const w = this.vocab.words[id] as string;
+      this.firstIds[id] = 1;
+      const c = w.charCodeAt(0);
+      if (w.length < 32 && c < 128) this.firstShape[c] = (this.firstShape[c] as number) | (1 << w.length);
+      minFirst = Math.min(minFirst, w.length);
+    }
+    this.minFirst = Math.max(1, minFirst);
     this.vocab.words.forEach((w, id) => {
       if (w.length === 1 && w.charCodeAt(0) < 128) this.single[w.charCodeAt(0)] = id;
     });
-    const seen = new Set<Compiled>();
-    for (const list of this.byLastMap.values()) {
-      for (const c of list) {
-        if (seen.has(c)) continue;
-        seen.add(c);
-        for (const slot of c.slots) {
-          slot.accepts = new Uint8Array(this.vocab.words.length);
-          for (const id of slot.ids) slot.accepts[id] = 1;
-        }
+    for (const c of this.compiled) {
+      for (const slot of c.slots) {
+        slot.accepts = new Uint8Array(size);
+        for (const id of slot.ids) slot.accepts[id] = 1;
       }
     }
   }
@@ -252,72 +302,152 @@ export class PhraseMatcher {
     return out;
   }
 
+  /**
+   * Start of the next run of word characters at or after `from` that reads as a rule's first
+   * word, or the text's length. Only every `minFirst`-th character is read until a word
+   * character turns up: a first word of `minFirst` or more characters covers one of them.
+   * `from` must not be inside a run of word characters.
+   */
+  private nextFirstWord(units: Uint16Array, from: number): number {
+    const n = units.length;
+    const { minFirst, firstShape, firstIds, vocab } = this;
+    let i = from;
+    while (i + minFirst <= n) {
+      const probe = i + minFirst - 1;
+      if ((FOLD[units[probe] as number] as number) < APOSTROPHE) {
+        i = probe + 1;
+        continue;
+      }
+      let start = probe;
+      while (start > i && (FOLD[units[start - 1] as number] as number) >= APOSTROPHE) start--;
+      let end = probe + 1;
+      while (end < n && (FOLD[units[end] as number] as number) >= APOSTROPHE) end++;
+      while (start < end && (FOLD[units[start] as number] as number) === APOSTROPHE) start++;
+      if (start === end) {
+        i = end + 1;
+        continue;
+      }
+      const len = end - start;
+      const d = FOLD[units[start] as number] as number;
+      if (len >= minFirst && len < 32 && ((firstShape[d] as number) >>> len) & 1) {
+        let h = 0x811c9dc5 | 0;
+        for (let k = start; k < end; k++) h = Math.imul(h ^ (FOLD[units[k] as number] as number), 0x01000193);
+        const id = vocab.lookup(units, start, end, h);
+        if (id >= 0 && firstIds[id] === 1) return start;
+      }
+      i = end + 1;
+    }
+    return n;
+  }
+
   /** Streams words through the ring; `onMatch` returns false to stop. */
   private scan(text: string, onMatch: (m: PhraseMatch) => boolean): void {
+    const units = codeUnitsOf(text);
     const ids = new Int32Array(RING);
     const starts = new Int32Array(RING);
     // Per rule: 1 + the word index of its latest first-slot word (0 = never seen).
-    const lastFirst = new Int32Array(this.ruleCount);
+    const lastFirst = new Int32Array(this.compiled.length);
     let count = 0;
-    const n = text.length;
+    const n = units.length;
     // Hot-loop fields as locals: this loop runs once per word of possibly hostile text.
-    const { vocab, byFirst, byLast, single } = this;
+    const { vocab, single, spans, compiled, maxSpan, schemes, colonId, emailId, urlId, identId } = this;
+    const { at: firstAt, rules: firstRules } = this.byFirst;
+    const { at: lastAt, rules: lastRules } = this.byLast;
+    // Word count at the latest first-slot word of any rule: while it is out of every rule's
+    // reach, no word can be part of a match, and text is skimmed for the next first-slot word.
+    let anyFirst = -maxSpan - 1;
+    // Words are read one by one at least up to here (past the word that ended skimming).
+    let until = 0;
     let i = 0;
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      let id = OTHER;
-      let end: number;
-      const first = wordLower(c);
-      if (c === 58) {
-        id = this.colonId;
-        end = i + 1;
-      } else if (first === 0 || first === 39) {
-        i++;
-        continue;
-      } else if ((c === 104 || c === 72 || c === 102 || c === 70) && isUrlStart(text, i)) {
-        // URL: scheme://… up to whitespace.
-        end = i;
-        while (end < n && text.charCodeAt(end) > 32) end++;
-        id = this.urlId;
-      } else {
-        let h = 0x811c9dc5 | 0;
-        let underscore = false;
-        end = i;
-        while (end < n) {
-          const code = text.charCodeAt(end);
-          const d = code < 128 ? (WORD_LOWER[code] as number) : wordLower(code);
-          if (d === 0) break;
-          if (d === 95) underscore = true;
-          h = Math.imul(h ^ d, 0x01000193);
-          end++;
-        }
-        const email = end + 1 < n && text.charCodeAt(end) === 64 ? emailEnd(text, end + 1) : -1;
-        if (email > 0) {
-          id = this.emailId;
-          end = email;
-        } else if (end - i === 1 && c < 128) {
-          id = single[WORD_LOWER[c] as number] as number;
-        } else if (end - i <= MAX_WORD) {
-          id = vocab.lookup(text, i, end, h);
-        }
-        if (id === OTHER && underscore) id = this.identId;
+    for (;;) {
+      if (count - anyFirst >= maxSpan && i >= until) {
+        const next = this.nextFirstWord(units, i);
+        if (next >= n) return;
+        // Words are read one by one again from the last whitespace before it: every token
+        // (word, URL, e-mail address) ends at whitespace, so reading resumes in step with a
+        // scan that read everything, and a URL or address around the word is seen as such.
+        let from = next;
+        while (from > i && (units[from - 1] as number) > 32) from--;
+        i = from;
+        until = next + 1;
+        // Skipped words are out of reach of every word to come.
+        count += RING + maxSpan;
       }
-      const at = count & (RING - 1);
-      ids[at] = id;
-      starts[at] = i;
-      count++;
-      if (id !== OTHER) {
-        const starting = byFirst[id];
-        if (starting !== undefined) for (const r of starting) lastFirst[r] = count;
-        const candidates = byLast[id];
-        if (candidates !== undefined) {
-          for (const cand of candidates) {
-            // No first word within reach: matchBack cannot succeed (see byFirst).
-            const seen = lastFirst[cand.index] as number;
-            if (seen === 0 || count - seen >= cand.span) continue;
-            const from = matchBack(cand.slots, cand.slots.length - 1, count - 1, ids, count);
-            if (from >= 0 && !onMatch({ rule: cand.rule.rule, what: cand.rule.what, start: starts[from & (RING - 1)] as number, end })) return;
+      // Separators and apostrophes (a word never starts with one), in a loop of their own.
+      let d = 0;
+      while (i < n) {
+        d = FOLD[units[i] as number] as number;
+        if (d > APOSTROPHE || d === COLON_CLASS) break;
+        i++;
+      }
+      if (i >= n) return;
+      let id: number;
+      let end = i + 1;
+      if (d === COLON_CLASS) {
+        id = colonId;
+      } else {
+        let e = end < n ? (FOLD[units[end] as number] as number) : 0;
+        let underscore = d === 95;
+        if (e < APOSTROPHE) {
+          // One-letter word (`a a a …`, `<a<a…`): no hash, no probe.
+          id = single[d] as number;
+        } else {
+          let h = Math.imul(0x811c9dc5 ^ d, 0x01000193);
+          do {
+            if (e === 95) underscore = true;
+            h = Math.imul(h ^ e, 0x01000193);
+            end++;
+            e = end < n ? (FOLD[units[end] as number] as number) : 0;
+          } while (e >= APOSTROPHE);
+          id = end - i <= MAX_WORD ? vocab.lookup(units, i, end, h) : OTHER;
+        }
+        const next = end + 1 < n ? (units[end] as number) : 0;
+        if (next === 64) {
+          const email = emailEnd(units, end + 1);
+          if (email > 0) {
+            id = emailId;
+            end = email;
+            underscore = false;
           }
+        } else if (next === 58 && id >= 0 && schemes[id] === 1 && end + 2 < n && units[end + 1] === 47 && units[end + 2] === 47) {
+          // URL: scheme://… up to whitespace.
+          while (end < n && (units[end] as number) > 32) end++;
+          id = urlId;
+        }
+        if (id === OTHER && underscore) id = identId;
+      }
+      const slot = count & (RING - 1);
+      count++;
+      // Words are kept in the ring only within reach of a rule's first word: no match can
+      // include a word that has none of them among the maxSpan words up to it.
+      if (id === OTHER) {
+        if (count - anyFirst < maxSpan) {
+          ids[slot] = OTHER;
+          starts[slot] = i;
+        }
+      } else {
+        const firstFrom = firstAt[id] as number;
+        const firstTo = firstAt[id + 1] as number;
+        if (firstFrom < firstTo) {
+          // After words that were not kept, their slots must not be read as older words.
+          if (count - anyFirst > maxSpan) ids.fill(OTHER);
+          for (let k = firstFrom; k < firstTo; k++) lastFirst[firstRules[k] as number] = count;
+          anyFirst = count;
+        }
+        if (count - anyFirst >= maxSpan) {
+          i = end;
+          continue;
+        }
+        ids[slot] = id;
+        starts[slot] = i;
+        for (let k = lastAt[id] as number, last = lastAt[id + 1] as number; k < last; k++) {
+          const r = lastRules[k] as number;
+          // No first word within reach: matchBack cannot succeed (see byFirst).
+          const seen = lastFirst[r] as number;
+          if (seen === 0 || count - seen >= (spans[r] as number)) continue;
+          const cand = compiled[r] as Compiled;
+          const from = matchBack(cand.slots, cand.slots.length - 1, count - 1, ids, count);
+          if (from >= 0 && !onMatch({ rule: cand.rule.rule, what: cand.rule.what, start: starts[from & (RING - 1)] as number, end })) return;
         }
       }
       i = end;
@@ -326,13 +456,13 @@ export class PhraseMatcher {
 }
 
 /** End of `host.tld` after an `@`, or -1 when what follows is not a dotted host. */
-function emailEnd(text: string, from: number): number {
-  const n = text.length;
-  if (!isWordCode(text.charCodeAt(from))) return -1;
+function emailEnd(units: Uint16Array, from: number): number {
+  const n = units.length;
+  if (!isWordCode(units[from] as number)) return -1;
   let k = from;
   let dot = false;
   while (k < n && k - from < 256) {
-    const d = text.charCodeAt(k);
+    const d = units[k] as number;
     if (d === 46) dot = true;
     else if (!isWordCode(d) && d !== 45) break;
     k++;
@@ -364,13 +494,4 @@ function matchBack(slots: readonly Slot[], si: number, wi: number, ids: Int32Arr
   }
   if (slot.optional) return matchBack(slots, si - 1, wi, ids, count);
   return -1;
-}
-
-function isUrlStart(text: string, i: number): boolean {
-  // http:// https:// ftp:// — compared in place, at most 8 characters.
-  let j = i;
-  while (j < text.length && j - i < 5 && isLetter(text.charCodeAt(j))) j++;
-  if (text.charCodeAt(j) !== 58 || text.charCodeAt(j + 1) !== 47 || text.charCodeAt(j + 2) !== 47) return false;
-  const scheme = text.slice(i, j).toLowerCase();
-  return scheme === 'http' || scheme === 'https' || scheme === 'ftp';
 }

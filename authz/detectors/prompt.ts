@@ -11,7 +11,7 @@
 import type { ArgumentRule } from '../api/types.js';
 import type { DetectorFinding } from './types.js';
 import { PhraseMatcher, type PhraseRule } from './phrases.js';
-import { excerptAround, findInvisible } from './unicode.js';
+import { codeUnitsOf, excerptAround, findInvisible } from './unicode.js';
 
 const OVERRIDE_VERBS = 'ignore|disregard|forget|override|bypass|neglect|abandon|drop|discard';
 const EARLIER = 'previous|prior|above|earlier|preceding|initial|original|existing|former|old|all|any|every|your|system|developer|safety';
@@ -68,15 +68,42 @@ export interface TagMatch {
 const TAG_LOOKAHEAD = 24;
 /** No known tag is shorter: a shorter body is rejected before it is copied (`<a<a<a…`). */
 const MIN_TAG_CHARS = Math.min(...[...ANGLE_TAGS, ...BRACKET_TAGS, ...HASH_TAGS].map((t) => t.length));
-/** 1 at the length of each tag of a set: bodies of other lengths are never copied. */
-function lengthsOf(tags: ReadonlySet<string>): Uint8Array {
-  const table = new Uint8Array(TAG_LOOKAHEAD + 1);
-  for (const t of tags) if (t.length <= TAG_LOOKAHEAD) table[t.length] = 1;
-  return table;
+
+/**
+ * Known tags by first character and length (index = code * 32 + length), so that a body is
+ * compared in place with the few tags it could be and never copied (`<abc><abc>…`).
+ */
+type TagIndex = readonly (readonly string[] | undefined)[];
+function indexOf(tags: ReadonlySet<string>): TagIndex {
+  const index: string[][] = [];
+  for (const t of tags) {
+    const key = t.charCodeAt(0) * 32 + t.length;
+    if (t.length < 32) (index[key] ??= []).push(t);
+  }
+  return Array.from({ length: 128 * 32 }, (_, key) => index[key]);
 }
-const ANGLE_LENGTHS = lengthsOf(ANGLE_TAGS);
-const BRACKET_LENGTHS = lengthsOf(BRACKET_TAGS);
-const HASH_LENGTHS = lengthsOf(HASH_TAGS);
+const ANGLE_INDEX = indexOf(ANGLE_TAGS);
+const BRACKET_INDEX = indexOf(BRACKET_TAGS);
+const HASH_INDEX = indexOf(HASH_TAGS);
+
+/** The known tag `units[from, end)` spells, compared without case, or undefined. */
+function knownTag(units: Uint16Array, from: number, end: number, index: TagIndex): string | undefined {
+  const len = end - from;
+  const first = lowerAscii(units[from] as number);
+  if (len >= 32 || first >= 128) return undefined;
+  const candidates = index[first * 32 + len];
+  if (candidates === undefined) return undefined;
+  for (const tag of candidates) {
+    let k = 1;
+    while (k < len && lowerAscii(units[from + k] as number) === tag.charCodeAt(k)) k++;
+    if (k === len) return tag;
+  }
+  return undefined;
+}
+
+function lowerAscii(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
 
 /** Characters read one by one after a marker before native search takes over (see findFakeTag). */
 const PEEK = 32;
@@ -95,7 +122,10 @@ for (const ch of '<[#') MARKER[ch.charCodeAt(0)] = 1;
  * at once. A table rather than a Set, since it is read once per marker character.
  */
 const TAG_FIRST = new Uint8Array(128);
-for (const ch of 'sihadoxu|/<nm') TAG_FIRST[ch.charCodeAt(0)] = 1;
+for (const t of [...ANGLE_TAGS, ...BRACKET_TAGS, ...HASH_TAGS]) {
+  TAG_FIRST[t.charCodeAt(0)] = 1;
+  TAG_FIRST[t.toUpperCase().charCodeAt(0)] = 1;
+}
 
 /**
  * Finds `<system>`, `<|im_start|>`, `<IMPORTANT>`, `[INST]`, `[SYSTEM OVERRIDE: …]`,
@@ -104,6 +134,7 @@ for (const ch of 'sihadoxu|/<nm') TAG_FIRST[ch.charCodeAt(0)] = 1;
  */
 export function findFakeTag(text: string): TagMatch | undefined {
   const n = text.length;
+  const units = codeUnitsOf(text);
   // Markers are found in two ways so that neither dense nor sparse text is slow. Right after
   // a marker, up to PEEK characters are read one by one against a table: text made of markers
   // (`<a<a<a…`, `[[[…`) then costs a table read per character, not a native call per marker.
@@ -122,36 +153,35 @@ export function findFakeTag(text: string): TagMatch | undefined {
       i = Math.min(nextAngle, nextBracket, nextHash);
       if (i === n) return undefined;
     }
-    const c = text.charCodeAt(i);
+    const c = units[i] as number;
     if (c >= 128 || MARKER[c] === 0) continue;
     peekUntil = i + 1 + PEEK;
     if (c === 35) {
       // `## System:` / `### Instruction` at the start of a line.
-      if (i > 0 && text.charCodeAt(i - 1) !== 10) continue;
+      if (i > 0 && (units[i - 1] as number) !== 10) continue;
       let j = i;
-      while (j < n && j - i < 4 && text.charCodeAt(j) === 35) j++;
+      while (j < n && j - i < 4 && units[j] === 35) j++;
       if (j - i < 2) continue;
-      while (j < n && j - i < 8 && text.charCodeAt(j) === 32) j++;
-      const end = tagBodyEnd(text, j, true);
-      if (end < 0 || HASH_LENGTHS[end - j] !== 1) continue;
-      const body = text.slice(j, end).toLowerCase();
-      if (HASH_TAGS.has(body)) return { tag: `## ${body}`, start: i, end };
+      while (j < n && j - i < 8 && units[j] === 32) j++;
+      const end = tagBodyEnd(units, j, true);
+      const tag = end < 0 ? undefined : knownTag(units, j, end, HASH_INDEX);
+      if (tag !== undefined) return { tag: `## ${tag}`, start: i, end };
       continue;
     }
     let from = i + 1;
     // `<<SYS>>` (Llama 2 chat format).
-    if (c === 60 && from < n && text.charCodeAt(from) === 60) from++;
-    const end = tagBodyEnd(text, from, c === 91);
+    if (c === 60 && from < n && units[from] === 60) from++;
+    const head = from < n ? (units[from] as number) : 0;
+    if (head >= 128 || TAG_FIRST[head] !== 1) continue;
+    const end = tagBodyEnd(units, from, c === 91);
     if (end < 0) continue;
     const close = c === 60 ? 62 : 93;
-    const next = end < n ? text.charCodeAt(end) : -1;
-    // `<system>` / `<system role=…>` / `[INST]` / `[SYSTEM OVERRIDE: …]`. The body is copied
-    // only once it is closed like a tag and has the length of a known one (`<|im_<|im_…`).
+    const next = end < n ? (units[end] as number) : -1;
+    // `<system>` / `<system role=…>` / `[INST]` / `[SYSTEM OVERRIDE: …]`.
     const closesTag = next === close || next === 32 || next === 58 || next === -1;
-    if (!closesTag || (c === 60 ? ANGLE_LENGTHS : BRACKET_LENGTHS)[end - from] !== 1) continue;
-    const body = text.slice(from, end).toLowerCase();
-    if ((c === 60 ? ANGLE_TAGS : BRACKET_TAGS).has(body)) {
-      return { tag: `${String.fromCharCode(c)}${body}${String.fromCharCode(close)}`, start: i, end: Math.min(n, end + 1) };
+    const tag = closesTag ? knownTag(units, from, end, c === 60 ? ANGLE_INDEX : BRACKET_INDEX) : undefined;
+    if (tag !== undefined) {
+      return { tag: `${String.fromCharCode(c)}${tag}${String.fromCharCode(close)}`, start: i, end: Math.min(n, end + 1) };
     }
   }
   return undefined;
@@ -166,26 +196,27 @@ function isTagChar(c: number): boolean {
  * End of the tag body at `from` (letters, `|`, `/`, `_`, `-` and single inner spaces, at most
  * TAG_LOOKAHEAD characters), or -1 when it is too short to be a known tag. Nothing is copied.
  */
-function tagBodyEnd(text: string, from: number, allowSpaces: boolean): number {
-  const n = text.length;
+function tagBodyEnd(units: Uint16Array, from: number, allowSpaces: boolean): number {
+  const n = units.length;
   if (from + 2 >= n) return -1;
-  const first = text.charCodeAt(from);
+  const first = units[from] as number;
   // Every known tag starts with three tag characters (no space among them), so a body that
-  // does not is rejected with three reads, before the loop and the copy.
+  // does not is rejected with three reads, before the loop.
   if (
+    first >= 128 ||
+    TAG_FIRST[first] !== 1 ||
     !isTagChar(first) ||
-    TAG_FIRST[first >= 65 && first <= 90 ? first + 32 : first] !== 1 ||
-    !isTagChar(text.charCodeAt(from + 1)) ||
-    !isTagChar(text.charCodeAt(from + 2))
+    !isTagChar(units[from + 1] as number) ||
+    !isTagChar(units[from + 2] as number)
   ) {
     return -1;
   }
   let j = from;
   while (j < n && j - from < TAG_LOOKAHEAD) {
-    const c = text.charCodeAt(j);
+    const c = units[j] as number;
     if (isTagChar(c)) {
       j++;
-    } else if (c === 32 && allowSpaces && j + 1 < n && isTagChar(text.charCodeAt(j + 1)) && text.charCodeAt(j - 1) !== 32) {
+    } else if (c === 32 && allowSpaces && j + 1 < n && isTagChar(units[j + 1] as number) && (units[j - 1] as number) !== 32) {
       j++;
     } else {
       break;

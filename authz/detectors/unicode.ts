@@ -3,6 +3,7 @@
  * scanner, and the excerpt helper every detector uses so findings never echo a whole value
  * and never carry invisible characters into logs.
  */
+import { Buffer } from 'node:buffer';
 import { REDACTED, secretRangesAround } from '../telemetry/redact.js';
 
 /** Why a code point is considered invisible (hidden-text smuggling classes). */
@@ -107,6 +108,42 @@ function isEmojiJoinable(prevCp: number, value: string, next: number): boolean {
   if (!isEmoji(prevCp)) return false;
   const cp = value.codePointAt(next);
   return cp !== undefined && isEmoji(cp);
+}
+
+/**
+ * Strings shorter than this are copied unit by unit; longer ones by one native call, whose
+ * fixed cost only pays off past a few dozen characters.
+ */
+const NATIVE_COPY_MIN = 64;
+/**
+ * The scratch buffer is kept between calls up to this many units (2 MiB, a 1 MiB string):
+ * fresh memory costs page faults on first write, as much as the scan of a short value.
+ */
+const KEEP_SCRATCH_UNITS = 1024 * 1024;
+const LITTLE_ENDIAN = new Uint16Array(new Uint8Array([1, 0]).buffer)[0] === 1;
+let scratch = Buffer.alloc(0);
+
+/**
+ * The UTF-16 code units of `value` as a typed array, for scanners that read every character.
+ * `charCodeAt` in a hot loop dispatches on V8's string representation (one- or two-byte,
+ * sliced, cons) on every call once a process has seen several kinds, which costs two to three
+ * times a typed-array read; the copy is one native call. The array is a view of a shared
+ * scratch buffer: it is valid only until the next call, so scanners must not hold on to it.
+ */
+export function codeUnitsOf(value: string): Uint16Array {
+  const n = value.length;
+  let buffer = scratch;
+  if (buffer.length < 2 * n) {
+    buffer = Buffer.allocUnsafeSlow(2 * Math.max(n, 1024));
+    if (n <= KEEP_SCRATCH_UNITS) scratch = buffer;
+  }
+  const units = new Uint16Array(buffer.buffer, buffer.byteOffset, n);
+  if (n < NATIVE_COPY_MIN || !LITTLE_ENDIAN) {
+    for (let i = 0; i < n; i++) units[i] = value.charCodeAt(i);
+  } else {
+    buffer.write(value, 0, 2 * n, 'utf16le');
+  }
+  return units;
 }
 
 const MAX_EXCERPT = 64;
