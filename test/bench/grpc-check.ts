@@ -300,28 +300,28 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Builds dist/ and starts `mcp-warden authz` on `config`; resolves once its first config is loaded. */
-async function startProduct(config: string): Promise<ServerHandle> {
-  execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'inherit' });
-  const port = await freePort();
-  const args = [path.join(REPO_ROOT, 'dist', 'cli.js'), 'authz', '--config', path.resolve(config), '--listen', `127.0.0.1:${port}`];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
+/**
+ * Spawns a server process and resolves once its stdout matches `ready` (group 1, when
+ * present, is the port it listens on; otherwise `port`).
+ */
+async function spawnServer(args: string[], kind: ServerHandle['kind'], ready: RegExp, port = 0): Promise<ServerHandle> {
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const boundPort = await new Promise<number>((resolve, reject) => {
     let out = '';
     const onData = (chunk: Buffer): void => {
       out += chunk.toString();
-      if (out.includes('"event":"mcp-warden.config","generation":1')) {
-        child.stdout?.off('data', onData);
-        child.stdout?.resume();
-        resolve();
-      }
+      const m = ready.exec(out);
+      if (m === null) return;
+      child.stdout?.off('data', onData);
+      child.stdout?.resume();
+      resolve(m[1] !== undefined ? Number(m[1]) : port);
     };
     child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`mcp-warden authz exited with ${code}: ${out.slice(-2_000)}`)));
+    child.once('exit', (code) => reject(new Error(`benchmark server exited with ${code}: ${out.slice(-2_000)}`)));
   });
   return {
-    address: `127.0.0.1:${port}`,
-    kind: 'product',
+    address: `127.0.0.1:${boundPort}`,
+    kind,
     pid: child.pid,
     close: () =>
       new Promise<void>((resolve) => {
@@ -329,6 +329,14 @@ async function startProduct(config: string): Promise<ServerHandle> {
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** Builds dist/ and starts `mcp-warden authz` on `config`; ready once its first config is loaded. */
+async function startProduct(config: string): Promise<ServerHandle> {
+  execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  const port = await freePort();
+  const args = [path.join(REPO_ROOT, 'dist', 'cli.js'), 'authz', '--config', path.resolve(config), '--listen', `127.0.0.1:${port}`];
+  return spawnServer(args, 'product', /"event":"mcp-warden\.config","generation":1/, port);
 }
 
 async function startServer(options: GrpcCheckBenchOptions): Promise<ServerHandle> {
@@ -345,26 +353,7 @@ async function startServer(options: GrpcCheckBenchOptions): Promise<ServerHandle
   }
   const script = fileURLToPath(new URL(options.floor === true ? './grpc-floor-server.ts' : './grpc-check-server.ts', import.meta.url));
   const args = ['--import', 'tsx', script, ...(options.decideModule !== undefined && options.floor !== true ? ['--decide-module', options.decideModule] : [])];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /PORT (\d+)/.exec(out);
-      if (m !== null) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`benchmark server exited with ${code}`)));
-  });
-  return {
-    address: `127.0.0.1:${port}`,
-    kind: 'child-process',
-    pid: child.pid,
-    close: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  return spawnServer(args, 'child-process', /PORT (\d+)/);
 }
 
 function percentile(sorted: Float64Array, p: number): number {
