@@ -3,6 +3,7 @@
  * process: output streams and standard input, injected so tests run them in-process.
  */
 import { readFile } from 'node:fs/promises';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 
 export interface CommandIO {
   readonly stdout: (text: string) => void;
@@ -53,4 +54,42 @@ export function parseOutputFormat(value: string | undefined): 'json' | 'text' {
   if (value === undefined || value === 'text') return 'text';
   if (value === 'json') return 'json';
   throw new UsageError(`--output must be json or text, not "${value}"`);
+}
+
+const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
+
+/** What parseArgs gives back for `options` plus `-h/--help`, positionals allowed. */
+export type ParsedCommandArgs<O extends ParseArgsOptionsConfig> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O & typeof HELP_OPTION; allowPositionals: true }>
+>;
+
+export interface OfflineCommand<O extends ParseArgsOptionsConfig> {
+  /** As the user types it after `mcp-warden`, e.g. `policy test`. */
+  readonly name: string;
+  readonly usage: string;
+  readonly options: O;
+  /** More errors that count as bad input (exit 2) rather than faults. */
+  readonly isInputError?: (err: unknown) => boolean;
+  run(args: ParsedCommandArgs<O>): Promise<number>;
+}
+
+/**
+ * Runs an offline subcommand: parses argv with `-h/--help` (which prints the usage), and turns
+ * bad usage or input into its message on stderr, plus the usage line for usage errors, and
+ * exit code 2. Any other error is a fault and propagates.
+ */
+export async function runOfflineCommand<const O extends ParseArgsOptionsConfig>(command: OfflineCommand<O>, argv: string[], io: CommandIO): Promise<number> {
+  try {
+    const args = parseArgs({ args: argv, options: { ...command.options, ...HELP_OPTION }, allowPositionals: true }) as ParsedCommandArgs<O>;
+    if ((args.values as { help?: boolean }).help === true) {
+      io.stdout(`${command.usage}\n`);
+      return 0;
+    }
+    return await command.run(args);
+  } catch (err) {
+    const kind = command.isInputError?.(err) === true ? 'input' : inputErrorKind(err);
+    if (kind === undefined || !(err instanceof Error)) throw err;
+    io.stderr(`mcp-warden ${command.name}: ${err.message}\n${kind === 'usage' ? `${command.usage}\n` : ''}`);
+    return 2;
+  }
 }

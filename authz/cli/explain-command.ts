@@ -7,12 +7,11 @@
  * applies, `when` and principals. With `--request`: the verdict the service would give.
  * Exit 0; 2 on bad usage, unreadable input or an invalid configuration.
  */
-import { parseArgs } from 'node:util';
 import type { BehaviorRule, DetectionSpec, MCPPolicy, ToolAction } from '../api/types.js';
 import type { InferenceNote } from '../config/snapshot.js';
 import { DETECTOR_BY_KIND } from '../detectors/types.js';
 import type { CompiledPolicy, CompiledServer } from '../pipeline/compiled.js';
-import { InputError, inputErrorKind, PROCESS_IO, parseOutputFormat, readInput, UsageError, type CommandIO } from './command-io.js';
+import { type CommandIO, InputError, parseOutputFormat, PROCESS_IO, readInput, runOfflineCommand, UsageError } from './command-io.js';
 import { loadConfigSnapshot, type LoadedConfig } from './load-config.js';
 import { createOfflineEngine } from './offline-engine.js';
 import { parseRequestSpec, toWardenRequest } from './request-spec.js';
@@ -172,39 +171,33 @@ async function explainRequest(config: LoadedConfig, file: string, serverKey: str
 }
 
 export async function runExplainCommand(argv: string[], io: CommandIO = PROCESS_IO): Promise<number> {
-  try {
-    const { values, positionals } = parseArgs({
-      args: argv,
+  return runOfflineCommand(
+    {
+      name: 'explain',
+      usage: USAGE,
       options: {
         config: { type: 'string', short: 'c' },
         server: { type: 'string' },
         request: { type: 'string' },
         output: { type: 'string', short: 'o' },
-        help: { type: 'boolean', short: 'h' },
       },
-      allowPositionals: true,
-    });
-    if (values.help === true) {
-      io.stdout(`${USAGE}\n`);
-      return 0;
-    }
-    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
-    if (values.config === undefined) throw new UsageError('--config PATH is required');
-    const output = parseOutputFormat(values.output);
-    const config = await loadConfigSnapshot(values.config, io);
-    if (config === undefined) return 2;
-    const servers = selectServers(config, values.server);
-    if (values.request !== undefined) {
-      await explainRequest(config, values.request, values.server, output, io);
-      return 0;
-    }
-    const explained = servers.map((s) => explainServer(s, config.build.inferences, config.load.policies));
-    io.stdout(output === 'json' ? `${JSON.stringify({ servers: explained }, null, 2)}\n` : explained.map(formatServer).join('\n'));
-    return 0;
-  } catch (err) {
-    const kind = inputErrorKind(err);
-    if (kind === undefined || !(err instanceof Error)) throw err;
-    io.stderr(`mcp-warden explain: ${err.message}\n${kind === 'usage' ? `${USAGE}\n` : ''}`);
-    return 2;
-  }
+      run: async ({ values, positionals }) => {
+        if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+        if (values.config === undefined) throw new UsageError('--config PATH is required');
+        const output = parseOutputFormat(values.output);
+        const config = await loadConfigSnapshot(values.config, io);
+        if (config === undefined) return 2;
+        const servers = selectServers(config, values.server);
+        if (values.request !== undefined) {
+          await explainRequest(config, values.request, values.server, output, io);
+          return 0;
+        }
+        const explained = servers.map((s) => explainServer(s, config.build.inferences, config.load.policies));
+        io.stdout(output === 'json' ? `${JSON.stringify({ servers: explained }, null, 2)}\n` : explained.map(formatServer).join('\n'));
+        return 0;
+      },
+    },
+    argv,
+    io,
+  );
 }

@@ -10,9 +10,8 @@
  * Prints `PASS|FAIL|-  name  allowed|denied stage/rule` per line and a summary.
  * Exit 1 when any expectation fails, 0 otherwise, 2 on unreadable input or configuration.
  */
-import { parseArgs } from 'node:util';
 import type { Verdict } from '../pipeline/verdict.js';
-import { InputError, inputErrorKind, isRecord, PROCESS_IO, parseOutputFormat, readInput, UsageError, type CommandIO } from './command-io.js';
+import { type CommandIO, InputError, isRecord, parseOutputFormat, PROCESS_IO, readInput, runOfflineCommand, UsageError } from './command-io.js';
 import { loadConfigSnapshot } from './load-config.js';
 import { createOfflineEngine } from './offline-engine.js';
 import { parseRequestSpec, toWardenRequest, type RequestSpec } from './request-spec.js';
@@ -77,64 +76,58 @@ export function judgeExpectation(expect: string | undefined, verdict: Verdict): 
 const RESULT_TEXT: Record<CaseResult, string> = { pass: 'PASS', fail: 'FAIL', none: '-   ' };
 
 export async function runPolicyTestCommand(argv: string[], io: CommandIO = PROCESS_IO): Promise<number> {
-  try {
-    const { values, positionals } = parseArgs({
-      args: argv,
+  return runOfflineCommand(
+    {
+      name: 'policy test',
+      usage: USAGE,
       options: {
         config: { type: 'string', short: 'c' },
         server: { type: 'string' },
         output: { type: 'string', short: 'o' },
-        help: { type: 'boolean', short: 'h' },
       },
-      allowPositionals: true,
-    });
-    if (values.help === true) {
-      io.stdout(`${USAGE}\n`);
-      return 0;
-    }
-    if (values.config === undefined) throw new UsageError('--config PATH is required');
-    if (positionals.length !== 1) throw new UsageError('give exactly one traffic file (or - for standard input)');
-    const output = parseOutputFormat(values.output);
-    const file = positionals[0] as string;
-    const cases = parseTraffic(await readInput(file, io), file === '-' ? '<stdin>' : file);
-    const config = await loadConfigSnapshot(values.config, io);
-    if (config === undefined) return 2;
-    if (values.server !== undefined && !config.snapshot.servers.has(values.server)) {
-      throw new InputError(`no MCPServer ${values.server} in the configuration`);
-    }
-
-    const offline = await createOfflineEngine(config.snapshot);
-    const counts: Record<CaseResult, number> = { pass: 0, fail: 0, none: 0 };
-    const width = Math.min(40, Math.max(4, ...cases.map((c) => c.name.length)));
-    try {
-      let clock: number | undefined;
-      for (const c of cases) {
-        clock = c.atMs ?? (clock === undefined ? Date.now() : clock + DEFAULT_STEP_MS);
-        const request = toWardenRequest(c.request, { requestId: `${file}:${c.line}`, receivedAtMs: clock, serverKey: values.server });
-        const verdict = await offline.engine.decide(request);
-        const result = judgeExpectation(c.expect, verdict);
-        counts[result] += 1;
-        if (output === 'json') {
-          io.stdout(`${JSON.stringify({ line: c.line, name: c.name, result, expect: c.expect ?? null, ...verdictRecord(verdict) })}\n`);
-        } else {
-          const why = result === 'fail' ? `  (expected ${c.expect}${verdict.denial !== undefined ? `: ${verdict.denial.message}` : ''})` : '';
-          io.stdout(`${RESULT_TEXT[result]}  ${c.name.padEnd(width)}  ${verdictSummary(verdict)}${why}\n`);
+      run: async ({ values, positionals }) => {
+        if (values.config === undefined) throw new UsageError('--config PATH is required');
+        if (positionals.length !== 1) throw new UsageError('give exactly one traffic file (or - for standard input)');
+        const output = parseOutputFormat(values.output);
+        const file = positionals[0] as string;
+        const cases = parseTraffic(await readInput(file, io), file === '-' ? '<stdin>' : file);
+        const config = await loadConfigSnapshot(values.config, io);
+        if (config === undefined) return 2;
+        if (values.server !== undefined && !config.snapshot.servers.has(values.server)) {
+          throw new InputError(`no MCPServer ${values.server} in the configuration`);
         }
-      }
-    } finally {
-      await offline.close();
-    }
-    const total = cases.length;
-    if (output === 'json') {
-      io.stdout(`${JSON.stringify({ summary: { total, passed: counts.pass, failed: counts.fail, unchecked: counts.none } })}\n`);
-    } else {
-      io.stdout(`\n${total} request${total === 1 ? '' : 's'}: ${counts.pass} passed, ${counts.fail} failed, ${counts.none} without expectation\n`);
-    }
-    return counts.fail > 0 ? 1 : 0;
-  } catch (err) {
-    const kind = inputErrorKind(err);
-    if (kind === undefined || !(err instanceof Error)) throw err;
-    io.stderr(`mcp-warden policy test: ${err.message}\n${kind === 'usage' ? `${USAGE}\n` : ''}`);
-    return 2;
-  }
+
+        const offline = await createOfflineEngine(config.snapshot);
+        const counts: Record<CaseResult, number> = { pass: 0, fail: 0, none: 0 };
+        const width = Math.min(40, Math.max(4, ...cases.map((c) => c.name.length)));
+        try {
+          let clock: number | undefined;
+          for (const c of cases) {
+            clock = c.atMs ?? (clock === undefined ? Date.now() : clock + DEFAULT_STEP_MS);
+            const request = toWardenRequest(c.request, { requestId: `${file}:${c.line}`, receivedAtMs: clock, serverKey: values.server });
+            const verdict = await offline.engine.decide(request);
+            const result = judgeExpectation(c.expect, verdict);
+            counts[result] += 1;
+            if (output === 'json') {
+              io.stdout(`${JSON.stringify({ line: c.line, name: c.name, result, expect: c.expect ?? null, ...verdictRecord(verdict) })}\n`);
+            } else {
+              const why = result === 'fail' ? `  (expected ${c.expect}${verdict.denial !== undefined ? `: ${verdict.denial.message}` : ''})` : '';
+              io.stdout(`${RESULT_TEXT[result]}  ${c.name.padEnd(width)}  ${verdictSummary(verdict)}${why}\n`);
+            }
+          }
+        } finally {
+          await offline.close();
+        }
+        const total = cases.length;
+        if (output === 'json') {
+          io.stdout(`${JSON.stringify({ summary: { total, passed: counts.pass, failed: counts.fail, unchecked: counts.none } })}\n`);
+        } else {
+          io.stdout(`\n${total} request${total === 1 ? '' : 's'}: ${counts.pass} passed, ${counts.fail} failed, ${counts.none} without expectation\n`);
+        }
+        return counts.fail > 0 ? 1 : 0;
+      },
+    },
+    argv,
+    io,
+  );
 }
