@@ -5,13 +5,13 @@
  * quotes, semicolons and code, so nothing here looks at SQL or shell syntax. The default
  * action for this detector is Audit (ARCHITECTURE.md, `detection.promptInjection`).
  *
- * Three linear passes: invisible characters, tag-like markers (bounded look-ahead after
- * `<`, `[`, `#`), and the phrase matcher (phrases.ts).
+ * Three linear passes: invisible characters, tag-like markers (one native pattern from the
+ * first `<`, `[` or `#`), and the phrase matcher (phrases.ts).
  */
 import type { ArgumentRule } from '../api/types.js';
 import type { DetectorFinding } from './types.js';
 import { PhraseMatcher, type PhraseRule } from './phrases.js';
-import { codeUnitsOf, excerptAround, findInvisible } from './unicode.js';
+import { excerptAround, findInvisible } from './unicode.js';
 
 const OVERRIDE_VERBS = 'ignore|disregard|forget|override|bypass|neglect|abandon|drop|discard';
 const EARLIER = 'previous|prior|above|earlier|preceding|initial|original|existing|former|old|all|any|every|your|system|developer|safety';
@@ -65,165 +65,81 @@ export interface TagMatch {
   readonly end: number;
 }
 
+/**
+ * Tag bodies are letters, `|`, `/`, `_`, `-` and (after `[` and `##`) single inner spaces.
+ * A body is the longest such run after the marker, so a tag matches only where the run ends.
+ */
+const TAG_CHAR = '[a-z|/_-]';
+/** Longest body read after a marker: a longer run is not a tag. */
 const TAG_LOOKAHEAD = 24;
-/** No known tag is shorter: a shorter body is rejected before it is copied (`<a<a<a…`). */
-const MIN_TAG_CHARS = Math.min(...[...ANGLE_TAGS, ...BRACKET_TAGS, ...HASH_TAGS].map((t) => t.length));
+
+function escapeTag(s: string): string {
+  return s.replace(/[|/\\^$.*+?()[\]{}-]/g, '\\$&');
+}
 
 /**
- * Known tags by first character and length (index = code * 32 + length), so that a body is
- * compared in place with the few tags it could be and never copied (`<abc><abc>…`).
+ * Alternatives of `words` as a prefix tree (`sys(?:tem(?:_prompt)?)?`…), so that a marker
+ * not followed by a known tag's next character is rejected after one comparison per level.
  */
-type TagIndex = readonly (readonly string[] | undefined)[];
-function indexOf(tags: ReadonlySet<string>): TagIndex {
-  const index: string[][] = [];
-  for (const t of tags) {
-    const key = t.charCodeAt(0) * 32 + t.length;
-    if (t.length < 32) (index[key] ??= []).push(t);
+function prefixTree(words: readonly string[]): string {
+  const byFirst = new Map<string, string[]>();
+  let ends = false;
+  for (const w of words) {
+    if (w === '') ends = true;
+    else byFirst.set(w.charAt(0), [...(byFirst.get(w.charAt(0)) ?? []), w.slice(1)]);
   }
-  return Array.from({ length: 128 * 32 }, (_, key) => index[key]);
-}
-const ANGLE_INDEX = indexOf(ANGLE_TAGS);
-const BRACKET_INDEX = indexOf(BRACKET_TAGS);
-const HASH_INDEX = indexOf(HASH_TAGS);
-
-/** The known tag `units[from, end)` spells, compared without case, or undefined. */
-function knownTag(units: Uint16Array, from: number, end: number, index: TagIndex): string | undefined {
-  const len = end - from;
-  const first = lowerAscii(units[from] as number);
-  if (len >= 32 || first >= 128) return undefined;
-  const candidates = index[first * 32 + len];
-  if (candidates === undefined) return undefined;
-  for (const tag of candidates) {
-    let k = 1;
-    while (k < len && lowerAscii(units[from + k] as number) === tag.charCodeAt(k)) k++;
-    if (k === len) return tag;
-  }
-  return undefined;
+  const alternatives = [...byFirst].map(([c, rest]) => escapeTag(c) + prefixTree(rest));
+  if (alternatives.length === 0) return '';
+  const body = alternatives.length === 1 ? (alternatives[0] as string) : `(?:${alternatives.join('|')})`;
+  return ends ? `(?:${body})?` : body;
 }
 
-function lowerAscii(c: number): number {
-  return c >= 65 && c <= 90 ? c + 32 : c;
+/** Tags a body can spell: tag characters, single inner spaces where allowed, not too long. */
+function spellable(tags: ReadonlySet<string>, spaces: boolean): string[] {
+  const body = spaces ? /^[a-z|/_-]{3}(?:[a-z|/_-]| (?! ))*$/ : /^[a-z|/_-]{3,}$/;
+  return [...tags].filter((t) => t.length <= TAG_LOOKAHEAD && body.test(t) && !t.endsWith(' '));
 }
 
-/** Characters read one by one after a marker before native search takes over (see findFakeTag). */
-const PEEK = 32;
+/**
+ * One pattern for the three kinds of tag, matched once from the first marker: the leftmost
+ * match is the first tag. It runs in native code and never backtracks beyond one tag's length
+ * (fixed alternatives, no nested quantifiers), so dense markers (`<a<a…`, `[[[…`) cost a
+ * few comparisons each and nothing is copied until a tag is found.
+ * - `<system>`, `<<SYS>>` (Llama 2), `<system role=…>`, `<|im_start|>`: body closed by `>`,
+ *   a space, `:` or the end.
+ * - `[INST]`, `[SYSTEM OVERRIDE: …]`: body closed by `]`, `:`, the end, or a space that does
+ *   not continue it.
+ * - `## System:`, `### Instruction` at the start of a line: two to four `#`, spaces up to
+ *   eight characters in all, then the body.
+ */
+const TAG_PATTERN = new RegExp(
+  [
+    `<<?(${prefixTree(spellable(ANGLE_TAGS, false))})(?=[> :]|$)`,
+    `\\[(${prefixTree(spellable(BRACKET_TAGS, true))})(?=[\\]:]|$| (?!${TAG_CHAR}))`,
+    `(?:^|\\n)(?:## {0,6}|### {0,5}|#### {0,4})(${prefixTree(spellable(HASH_TAGS, true))})(?!${TAG_CHAR}| ${TAG_CHAR})`,
+  ].join('|'),
+  'gi',
+);
 
 function indexOrEnd(text: string, ch: string, from: number): number {
   const at = text.indexOf(ch, from);
   return at < 0 ? text.length : at;
 }
 
-/** 1 for the marker characters `<`, `[`, `#` (ASCII only). */
-const MARKER = new Uint8Array(128);
-for (const ch of '<[#') MARKER[ch.charCodeAt(0)] = 1;
-
-/**
- * First characters of the known tags, lower-cased: anything else after `<` or `[` is skipped
- * at once. A table rather than a Set, since it is read once per marker character.
- */
-const TAG_FIRST = new Uint8Array(128);
-for (const t of [...ANGLE_TAGS, ...BRACKET_TAGS, ...HASH_TAGS]) {
-  TAG_FIRST[t.charCodeAt(0)] = 1;
-  TAG_FIRST[t.toUpperCase().charCodeAt(0)] = 1;
-}
-
-/**
- * Finds `<system>`, `<|im_start|>`, `<IMPORTANT>`, `[INST]`, `[SYSTEM OVERRIDE: …]`,
- * `### System:` and similar. Each marker character reads at most 24 following characters,
- * and only when a letter, `|` or `/` follows it.
- */
+/** Finds `<system>`, `<|im_start|>`, `<IMPORTANT>`, `[INST]`, `[SYSTEM OVERRIDE: …]`, `### System:` and similar. */
 export function findFakeTag(text: string): TagMatch | undefined {
   const n = text.length;
-  const units = codeUnitsOf(text);
-  // Markers are found in two ways so that neither dense nor sparse text is slow. Right after
-  // a marker, up to PEEK characters are read one by one against a table: text made of markers
-  // (`<a<a<a…`, `[[[…`) then costs a table read per character, not a native call per marker.
-  // Past that window, native `indexOf` (far faster per character) jumps to the next marker of
-  // each kind; a cached result is reused until passed, so each call is paid for by at least
-  // PEEK characters read in the window.
-  let nextAngle = -1;
-  let nextBracket = -1;
-  let nextHash = -1;
-  let peekUntil = 0;
-  for (let i = 0; i < n; i++) {
-    if (i >= peekUntil) {
-      if (nextAngle < i) nextAngle = indexOrEnd(text, '<', i);
-      if (nextBracket < i) nextBracket = indexOrEnd(text, '[', i);
-      if (nextHash < i) nextHash = indexOrEnd(text, '#', i);
-      i = Math.min(nextAngle, nextBracket, nextHash);
-      if (i === n) return undefined;
-    }
-    const c = units[i] as number;
-    if (c >= 128 || MARKER[c] === 0) continue;
-    peekUntil = i + 1 + PEEK;
-    if (c === 35) {
-      // `## System:` / `### Instruction` at the start of a line.
-      if (i > 0 && (units[i - 1] as number) !== 10) continue;
-      let j = i;
-      while (j < n && j - i < 4 && units[j] === 35) j++;
-      if (j - i < 2) continue;
-      while (j < n && j - i < 8 && units[j] === 32) j++;
-      const end = tagBodyEnd(units, j, true);
-      const tag = end < 0 ? undefined : knownTag(units, j, end, HASH_INDEX);
-      if (tag !== undefined) return { tag: `## ${tag}`, start: i, end };
-      continue;
-    }
-    let from = i + 1;
-    // `<<SYS>>` (Llama 2 chat format).
-    if (c === 60 && from < n && units[from] === 60) from++;
-    const head = from < n ? (units[from] as number) : 0;
-    if (head >= 128 || TAG_FIRST[head] !== 1) continue;
-    const end = tagBodyEnd(units, from, c === 91);
-    if (end < 0) continue;
-    const close = c === 60 ? 62 : 93;
-    const next = end < n ? (units[end] as number) : -1;
-    // `<system>` / `<system role=…>` / `[INST]` / `[SYSTEM OVERRIDE: …]`.
-    const closesTag = next === close || next === 32 || next === 58 || next === -1;
-    const tag = closesTag ? knownTag(units, from, end, c === 60 ? ANGLE_INDEX : BRACKET_INDEX) : undefined;
-    if (tag !== undefined) {
-      return { tag: `${String.fromCharCode(c)}${tag}${String.fromCharCode(close)}`, start: i, end: Math.min(n, end + 1) };
-    }
-  }
-  return undefined;
-}
-
-
-function isTagChar(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 124 || c === 47 || c === 95 || c === 45;
-}
-
-/**
- * End of the tag body at `from` (letters, `|`, `/`, `_`, `-` and single inner spaces, at most
- * TAG_LOOKAHEAD characters), or -1 when it is too short to be a known tag. Nothing is copied.
- */
-function tagBodyEnd(units: Uint16Array, from: number, allowSpaces: boolean): number {
-  const n = units.length;
-  if (from + 2 >= n) return -1;
-  const first = units[from] as number;
-  // Every known tag starts with three tag characters (no space among them), so a body that
-  // does not is rejected with three reads, before the loop.
-  if (
-    first >= 128 ||
-    TAG_FIRST[first] !== 1 ||
-    !isTagChar(first) ||
-    !isTagChar(units[from + 1] as number) ||
-    !isTagChar(units[from + 2] as number)
-  ) {
-    return -1;
-  }
-  let j = from;
-  while (j < n && j - from < TAG_LOOKAHEAD) {
-    const c = units[j] as number;
-    if (isTagChar(c)) {
-      j++;
-    } else if (c === 32 && allowSpaces && j + 1 < n && isTagChar(units[j + 1] as number) && (units[j - 1] as number) !== 32) {
-      j++;
-    } else {
-      break;
-    }
-  }
-  if (j - from < MIN_TAG_CHARS) return -1;
-  return j;
+  // Native searches skip text without markers (most values) before the pattern runs.
+  const first = Math.min(indexOrEnd(text, '<', 0), indexOrEnd(text, '[', 0), indexOrEnd(text, '#', 0));
+  if (first === n) return undefined;
+  TAG_PATTERN.lastIndex = Math.max(0, first - 1);
+  const m = TAG_PATTERN.exec(text);
+  if (m === null) return undefined;
+  const [whole, angle, bracket, hash] = m;
+  const bodyEnd = m.index + whole.length;
+  if (angle !== undefined) return { tag: `<${angle.toLowerCase()}>`, start: m.index, end: Math.min(n, bodyEnd + 1) };
+  if (bracket !== undefined) return { tag: `[${bracket.toLowerCase()}]`, start: m.index, end: Math.min(n, bodyEnd + 1) };
+  return { tag: `## ${(hash ?? '').toLowerCase()}`, start: whole.startsWith('\n') ? m.index + 1 : m.index, end: bodyEnd };
 }
 
 function finding(rule: string, message: string, value: string, start: number, end: number): DetectorFinding {

@@ -46,47 +46,65 @@ export interface InvisibleRun {
 
 const MAX_TAG_TEXT = 64;
 
+/** Supplementary ranges `invisibleClass` knows (keep the two in step). */
+const SUPPLEMENTARY_INVISIBLE: readonly (readonly [number, number])[] = [
+  [0x1bca0, 0x1bca3],
+  [0x1d173, 0x1d17a],
+  [0xe0000, 0xe007f],
+];
+
+/**
+ * 1 for each UTF-16 code unit that is an invisible character or the high surrogate of one:
+ * the search for the first one is a table read per unit, whatever the string's encoding.
+ */
+const INVISIBLE_UNIT = new Uint8Array(65536);
+for (let c = 0; c < 0xd800; c++) if (invisibleClass(c) !== undefined) INVISIBLE_UNIT[c] = 1;
+for (let c = 0xe000; c < 0x10000; c++) if (invisibleClass(c) !== undefined) INVISIBLE_UNIT[c] = 1;
+for (const [lo, hi] of SUPPLEMENTARY_INVISIBLE) {
+  for (let h = 0xd800 + ((lo - 0x10000) >> 10); h <= 0xd800 + ((hi - 0x10000) >> 10); h++) INVISIBLE_UNIT[h] = 1;
+}
+
 /**
  * Finds invisible characters. A single leading U+FEFF (byte-order mark) is tolerated, as is
  * U+200D between two emoji-range code points (ZWJ sequences such as family emoji).
  */
 export function findInvisible(value: string): InvisibleRun | undefined {
-  // Native pre-scan: a single character class, no quantifier, so it cannot backtrack; the
-  // exact pass below starts at its first hit (most values have none).
-  INVISIBLE_HINT.lastIndex = 0;
-  const hint = INVISIBLE_HINT.exec(value);
-  if (hint === null) return undefined;
-  return exactInvisible(value, hint.index);
+  const units = codeUnitsOf(value);
+  const n = units.length;
+  let i = 0;
+  while (i < n && INVISIBLE_UNIT[units[i] as number] === 0) i++;
+  return i === n ? undefined : exactInvisible(units, i);
 }
 
-/** Every code point `invisibleClass` knows, as one character class (keep the two in step). */
-const INVISIBLE_HINT =
-  /[\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\uFFF9-\uFFFB\u{1BCA0}-\u{1BCA3}\u{1D173}-\u{1D17A}\u{E0000}-\u{E007F}]/u;
+/** The code point ending just before `i` (a lone surrogate counts as one). */
+function codePointBefore(units: Uint16Array, i: number): number {
+  if (i === 0) return -1;
+  const last = units[i - 1] as number;
+  if ((last & 0xfc00) === 0xdc00 && i >= 2) {
+    const high = units[i - 2] as number;
+    if ((high & 0xfc00) === 0xd800) return (high - 0xd800) * 0x400 + (last - 0xdc00) + 0x10000;
+  }
+  return last;
+}
 
-function exactInvisible(value: string, from: number): InvisibleRun | undefined {
+function exactInvisible(units: Uint16Array, from: number): InvisibleRun | undefined {
   let first: { cls: InvisibleClass; start: number; end: number } | undefined;
   let count = 0;
   let tagText = '';
-  let prevCp = from > 0 ? (value.codePointAt(from - 1) ?? -1) : -1;
-  if (from > 0 && (value.charCodeAt(from - 1) & 0xfc00) === 0xdc00) prevCp = value.codePointAt(from - 2) ?? -1;
-  const n = value.length;
+  const n = units.length;
   for (let i = from; i < n; i++) {
-    let cp = value.charCodeAt(i);
+    if (INVISIBLE_UNIT[units[i] as number] === 0) continue;
+    let cp = units[i] as number;
     let width = 1;
     if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < n) {
-      const lo = value.charCodeAt(i + 1);
+      const lo = units[i + 1] as number;
       if (lo >= 0xdc00 && lo <= 0xdfff) {
         cp = (cp - 0xd800) * 0x400 + (lo - 0xdc00) + 0x10000;
         width = 2;
       }
     }
-    // Fast path: nothing below U+00AD is invisible.
-    if (cp < 0xad) {
-      prevCp = cp;
-      continue;
-    }
     const cls = invisibleClass(cp);
-    if (cls !== undefined && !(cp === 0xfeff && i === 0) && !(cp === 0x200d && isEmojiJoinable(prevCp, value, i + 1))) {
+    if (cls !== undefined && !(cp === 0xfeff && i === 0) && !(cp === 0x200d && isEmojiJoinable(codePointBefore(units, i), units, i + 1))) {
       count++;
       if (first === undefined) first = { cls, start: i, end: i + width };
       if (cls === 'tag' && tagText.length < MAX_TAG_TEXT) {
@@ -94,7 +112,6 @@ function exactInvisible(value: string, from: number): InvisibleRun | undefined {
         if (ascii >= 0x20 && ascii < 0x7f) tagText += String.fromCharCode(ascii);
       }
     }
-    prevCp = cp;
     i += width - 1;
   }
   return first === undefined ? undefined : { ...first, count, tagText };
@@ -104,10 +121,12 @@ function isEmoji(cp: number): boolean {
   return (cp >= 0x1f000 && cp <= 0x1faff) || (cp >= 0x2600 && cp <= 0x27bf) || cp === 0xfe0f;
 }
 
-function isEmojiJoinable(prevCp: number, value: string, next: number): boolean {
-  if (!isEmoji(prevCp)) return false;
-  const cp = value.codePointAt(next);
-  return cp !== undefined && isEmoji(cp);
+function isEmojiJoinable(prevCp: number, units: Uint16Array, next: number): boolean {
+  if (!isEmoji(prevCp) || next >= units.length) return false;
+  let cp = units[next] as number;
+  const lo = next + 1 < units.length ? (units[next + 1] as number) : 0;
+  if ((cp & 0xfc00) === 0xd800 && (lo & 0xfc00) === 0xdc00) cp = (cp - 0xd800) * 0x400 + (lo - 0xdc00) + 0x10000;
+  return isEmoji(cp);
 }
 
 /**
