@@ -2,29 +2,13 @@
  * `mcp-warden explain` over real manifests (examples/demo.yaml and temp files), run in-process:
  * what each rule does and why, and the verdict for a recorded request.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toolDigest } from '../api/digest.js';
 import { runExplainCommand, type ExplainedServer } from './explain-command.js';
-import { captureIO } from './test-io.js';
+import { captureIO, tempInputs } from './test-io.js';
 
 const DEMO = 'examples/demo.yaml';
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'warden-explain-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function write(name: string, text: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, text);
-  return path;
-}
+const { write, path: inputPath } = tempInputs('warden-explain-');
 
 const fetchTool = {
   name: 'fetch_page',
@@ -187,6 +171,6 @@ describe('mcp-warden explain --request', () => {
     const io2 = captureIO();
     expect(await runExplainCommand(['--config', DEMO, '--request', typo], io2)).toBe(2);
     expect(io2.err).toContain('unknown field "header"');
-    expect(await runExplainCommand(['--config', DEMO, '--request', join(dir, 'missing.json')], captureIO())).toBe(2);
+    expect(await runExplainCommand(['--config', DEMO, '--request', inputPath('missing.json')], captureIO())).toBe(2);
   });
 });

@@ -3,29 +3,14 @@
  * brief's attacks are denied and benign calls pass, expectations fail loudly, the clock from
  * `at` drives behaviour rules, and bad input exits 2.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { runPolicyTestCommand } from './policy-test-command.js';
-import { captureIO } from './test-io.js';
+import { captureIO, tempInputs } from './test-io.js';
 
 const DEMO = 'examples/demo.yaml';
 const TRAFFIC = 'examples/traffic/demo-traffic.jsonl';
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'warden-policy-test-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function write(name: string, text: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, text);
-  return path;
-}
+const { write, path: inputPath } = tempInputs('warden-policy-test-');
 
 const call = (id: number, name: string, args: Record<string, unknown>) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 const line = (value: Record<string, unknown>) => JSON.stringify(value);
@@ -107,7 +92,7 @@ describe('mcp-warden policy test', () => {
 
   it('exits 2 on unreadable traffic, a bad line or a bad configuration, judging nothing', async () => {
     const missing = captureIO();
-    expect(await runPolicyTestCommand(['--config', DEMO, join(dir, 'none.jsonl')], missing)).toBe(2);
+    expect(await runPolicyTestCommand(['--config', DEMO, inputPath('none.jsonl')], missing)).toBe(2);
     expect(missing.err).toContain('no such file or directory');
 
     const bad = await write('bad.jsonl', `${line({ request: call(1, 'get_user', { id: 1 }) })}\n{"request": \n`);
