@@ -16,7 +16,7 @@
  *   (the product as deployed: dist/cli.js authz, every stage on), or
  *      node --import tsx test/bench/grpc-check.ts [--rate 2000] [--duration 10] [--max]
  *        [--concurrency 64] [--in-process] [--decide-module PATH] [--target HOST:PORT]
- *        [--client go|http2|grpc-js] [--floor] [--dump FILE]
+ *        [--client go|http2|grpc-js] [--floor] [--dump FILE] [--pin]
  * `--floor` runs grpc-floor-server.ts instead (bare node:http2, no grpc-js, no engine): the
  * latency this machine gives any Node HTTP/2 server at the rate, for comparison.
  */
@@ -64,6 +64,16 @@ export interface GrpcCheckBenchOptions {
   readonly client?: 'go' | 'http2' | 'grpc-js';
   /** Go client only: write `offset-ms latency-ms service-ms` per request to this file. */
   readonly dump?: string;
+  /**
+   * Linux: pin the server to CPU 1 and the Go load generator to CPU 0 (taskset), as a
+   * CPU-manager `static` policy would give each its own core; unpinned by default.
+   */
+  readonly pin?: boolean;
+}
+
+/** `command args` under `taskset -c cpu` when a CPU is given (taskset execs, so the pid is the command's). */
+function onCpu(cpu: number | undefined, command: string, args: string[]): [string, string[]] {
+  return cpu === undefined ? [command, args] : ['taskset', ['-c', String(cpu), command, ...args]];
 }
 
 export interface GrpcCheckBenchResult {
@@ -194,14 +204,14 @@ interface LoadgenResult {
 }
 
 /** Runs the Go load generator against `address` and returns its report. */
-function runGoLoadgen(address: string, body: Buffer, rate: number, durationSeconds: number, dump: string | undefined): Promise<LoadgenResult> {
+function runGoLoadgen(address: string, body: Buffer, rate: number, durationSeconds: number, dump: string | undefined, cpu: number | undefined): Promise<LoadgenResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'warden-loadgen-'));
   const framesFile = path.join(dir, 'frames.bin');
   writeFileSync(framesFile, Buffer.concat(encodeFrames(body)));
   const binary = loadgenBinary();
   return new Promise<LoadgenResult>((resolve, reject) => {
     const args = ['-target', address, '-path', CHECK_PATH, '-frames', framesFile, '-rate', String(rate), '-duration', `${durationSeconds}s`, ...(dump !== undefined ? ['-dump', dump] : [])];
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(...onCpu(cpu, binary, args), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.once('error', reject);
@@ -304,8 +314,8 @@ function freePort(): Promise<number> {
  * Spawns a server process and resolves once its stdout matches `ready` (group 1, when
  * present, is the port it listens on; otherwise `port`).
  */
-async function spawnServer(args: string[], kind: ServerHandle['kind'], ready: RegExp, port = 0): Promise<ServerHandle> {
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+async function spawnServer(args: string[], kind: ServerHandle['kind'], ready: RegExp, port: number, cpu: number | undefined): Promise<ServerHandle> {
+  const child: ChildProcess = spawn(...onCpu(cpu, process.execPath, args), { stdio: ['pipe', 'pipe', 'inherit'] });
   const boundPort = await new Promise<number>((resolve, reject) => {
     let out = '';
     const onData = (chunk: Buffer): void => {
@@ -332,16 +342,17 @@ async function spawnServer(args: string[], kind: ServerHandle['kind'], ready: Re
 }
 
 /** Builds dist/ and starts `mcp-warden authz` on `config`; ready once its first config is loaded. */
-async function startProduct(config: string): Promise<ServerHandle> {
+async function startProduct(config: string, cpu: number | undefined): Promise<ServerHandle> {
   execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'inherit' });
   const port = await freePort();
   const args = [path.join(REPO_ROOT, 'dist', 'cli.js'), 'authz', '--config', path.resolve(config), '--listen', `127.0.0.1:${port}`];
-  return spawnServer(args, 'product', /"event":"mcp-warden\.config","generation":1/, port);
+  return spawnServer(args, 'product', /"event":"mcp-warden\.config","generation":1/, port, cpu);
 }
 
 async function startServer(options: GrpcCheckBenchOptions): Promise<ServerHandle> {
   if (options.target !== undefined) return { address: options.target, kind: 'target', close: async () => undefined };
-  if (options.product !== undefined) return startProduct(options.product);
+  const cpu = options.pin === true ? 1 : undefined;
+  if (options.product !== undefined) return startProduct(options.product, cpu);
   if (options.decide !== undefined) {
     const server: AuthzServer = await startAuthzServer({
       listen: '127.0.0.1:0',
@@ -353,7 +364,7 @@ async function startServer(options: GrpcCheckBenchOptions): Promise<ServerHandle
   }
   const script = fileURLToPath(new URL(options.floor === true ? './grpc-floor-server.ts' : './grpc-check-server.ts', import.meta.url));
   const args = ['--import', 'tsx', script, ...(options.decideModule !== undefined && options.floor !== true ? ['--decide-module', options.decideModule] : [])];
-  return spawnServer(args, 'child-process', /PORT (\d+)/);
+  return spawnServer(args, 'child-process', /PORT (\d+)/, 0, cpu);
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -373,7 +384,7 @@ export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Pr
     try {
       const loadAtStart = loadavg()[0] ?? NaN;
       const cpuAtStart = processCpuSeconds(server.pid);
-      const r = await runGoLoadgen(server.address, body, rate, durationSeconds, options.dump);
+      const r = await runGoLoadgen(server.address, body, rate, durationSeconds, options.dump, options.pin === true ? 0 : undefined);
       const cpuAtEnd = processCpuSeconds(server.pid);
       if (r.firstError !== undefined) process.stderr.write(`grpc-check: first error: ${r.firstError}\n`);
       // The loadgen's warm-up calls ran inside the CPU window too.
@@ -503,6 +514,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       'body-bytes': { type: 'string', default: '2048' },
       client: { type: 'string', default: 'go' },
       dump: { type: 'string' },
+      pin: { type: 'boolean', default: false },
       product: { type: 'string' },
     },
   });
@@ -518,6 +530,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     ...(values['decide-module'] !== undefined ? { decideModule: values['decide-module'] } : {}),
     floor: values.floor,
     ...(values.dump !== undefined ? { dump: values.dump } : {}),
+    pin: values.pin,
     ...(values.product !== undefined ? { product: values.product } : {}),
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
