@@ -1,6 +1,7 @@
 /**
  * Writes crds/*.yaml from authz/api/schema.ts, so the CRDs and standalone validation share
- * one schema. Run with `npm run gen:crds`; a test fails when the committed files differ.
+ * one schema, and the same files into the Helm chart's crds/ (helm installs them before the
+ * templates). Run with `npm run gen:crds`; a test fails when the committed files differ.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -70,9 +71,14 @@ const SOURCES: readonly CrdSource[] = [
   },
 ];
 
+/** Where the CRDs are written: kubectl users apply crds/, the Helm chart ships its own copy. */
+export const CRD_DIRS = ['crds', 'deploy/helm/mcp-warden/crds'] as const;
+
 export interface GeneratedCrd {
-  /** Path relative to the repository root. */
+  /** Path relative to the repository root (under crds/). */
   readonly file: string;
+  /** Every path the generator writes this CRD to, relative to the repository root. */
+  readonly files: readonly string[];
   readonly object: Record<string, unknown>;
   readonly text: string;
 }
@@ -149,8 +155,10 @@ export function generateCrds(): GeneratedCrd[] {
     const object = crdObject(source);
     // JSON round trip drops the readonly/`as const` typing and any undefined members.
     const plain = JSON.parse(JSON.stringify(object)) as Record<string, unknown>;
+    const name = `${API_GROUP}_${source.plural}.yaml`;
     return {
-      file: `crds/${API_GROUP}_${source.plural}.yaml`,
+      file: `crds/${name}`,
+      files: CRD_DIRS.map((dir) => `${dir}/${name}`),
       object: plain,
       text: HEADER + toKubectlYaml(plain),
     };
@@ -160,10 +168,12 @@ export function generateCrds(): GeneratedCrd[] {
 async function main(): Promise<void> {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   for (const crd of generateCrds()) {
-    const target = join(root, crd.file);
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, crd.text);
-    process.stdout.write(`wrote ${crd.file}\n`);
+    for (const file of crd.files) {
+      const target = join(root, file);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, crd.text);
+      process.stdout.write(`wrote ${file}\n`);
+    }
   }
 }
 

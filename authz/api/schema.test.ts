@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isIP } from 'node:net';
@@ -191,10 +191,21 @@ describe('the ajv form of the schema', () => {
 describe('generated CRDs', () => {
   const crds = generateCrds();
 
-  it('are committed exactly as the generator writes them (run `npm run gen:crds`)', async () => {
+  it('are committed exactly as the generator writes them, in crds/ and in the Helm chart (run `npm run gen:crds`)', async () => {
     expect(crds.map((c) => c.file)).toEqual(['crds/mcpwarden.io_mcpservers.yaml', 'crds/mcpwarden.io_mcppolicies.yaml']);
+    expect(crds.flatMap((c) => c.files)).toEqual([
+      'crds/mcpwarden.io_mcpservers.yaml',
+      'deploy/helm/mcp-warden/crds/mcpwarden.io_mcpservers.yaml',
+      'crds/mcpwarden.io_mcppolicies.yaml',
+      'deploy/helm/mcp-warden/crds/mcpwarden.io_mcppolicies.yaml',
+    ]);
     for (const crd of crds) {
-      expect(await readFile(join(root, crd.file), 'utf8'), crd.file).toBe(crd.text);
+      for (const file of crd.files) expect(await readFile(join(root, file), 'utf8'), file).toBe(crd.text);
+    }
+    // Nothing else in either folder: a CRD dropped from the schema must not linger in the chart.
+    for (const dir of ['crds', 'deploy/helm/mcp-warden/crds']) {
+      const names = (await readdir(join(root, dir))).sort();
+      expect(names, dir).toEqual(crds.map((c) => c.file.slice('crds/'.length)).sort());
     }
   });
 
