@@ -27,6 +27,13 @@ describe('inspectPath: traversal in every spelling', () => {
     ['..%01/etc', 'path-traversal'],
     ['0x2e0x2e0x2fetc', 'path-traversal'],
     ['.?\\.?\\etc\\issue', 'path-traversal'],
+    // HTML character references and C/JSON string escapes a templating or unescaping layer decodes.
+    ['&#46;&#46;/etc/passwd', 'path-traversal'],
+    ['images/&#x2e;&#x2e;&#x2f;&#x2e;&#x2e;&#x2f;windows/win.ini', 'path-traversal'],
+    ['&period;&period;&sol;secret', 'path-traversal'],
+    ['%26%2346;%26%2346;/etc', 'path-traversal'],
+    ['\\u002e\\u002e/etc/passwd', 'path-traversal'],
+    ['\\x2e\\x2e\\x2fapp/config.yml', 'path-traversal'],
   ])('%s → %s', (value, expected) => {
     expect(inspectPath(value, undefined)?.rule).toBe(expected);
   });
@@ -76,7 +83,11 @@ describe('inspectPath: NUL, encodings, wrappers, sensitive roots', () => {
     ['\\\\?\\C:\\x', 'path-sensitive-root'],
     ['/usr/local/apache2/conf/httpd.conf', 'path-sensitive-root'],
     ['/opt/lampp/logs/access_log', 'path-sensitive-root'],
-    ['/srv/app/logs/error.log', 'path-sensitive-root'],
+    ['/usr/local/app/logs/error.log', 'path-sensitive-root'],
+    ['/var/lib/app/secrets/key.pem', 'path-sensitive-root'],
+    // A control character (raw or encoded) is never part of a real file name.
+    ['%0a/bin/cat%20/etc/passwd', 'path-control-character'],
+    ['report\r\n.txt', 'path-control-character'],
   ])('%s → %s', (value, expected) => {
     expect(inspectPath(value, undefined)?.rule).toBe(expected);
   });
@@ -102,6 +113,14 @@ describe('inspectPath: benign paths pass without an allowlist', () => {
     'photo (1).jpg',
     'C:\\data\\0day.txt',
     '//*/@id',
+    // etc/logs directories of a project, not of the OS.
+    '/workspace/deploy/etc/nginx/nginx.conf',
+    '/home/alice/projects/app/logs/.gitkeep',
+    '/data/public/rootfs/etc/hostname',
+    // Ampersands and escapes that do not spell a dot or a separator.
+    'clients/Rock &amp; Roll/&#38;invoice.pdf',
+    'C:\\data\\x2e-report.txt',
+    'tab\tseparated name.txt',
   ])('%s', (value) => {
     expect(inspectPath(value, undefined)).toBeUndefined();
   });

@@ -2,12 +2,13 @@
  * Path detector (kind `path`): traversal and escapes from allowed roots, in every spelling a
  * lax file server may decode — bounded repeated percent-decoding, overlong UTF-8, `%uXXXX`,
  * Unicode look-alikes of `.` `/` `\`, `0x2e`-style hex text, backslash separators, path
- * parameters (`..;/`) and Windows' trailing-space trimming — plus NUL bytes, stream
+ * parameters (`..;/`), HTML character references and Windows' trailing-space trimming — plus NUL
+ * and other control bytes, stream
  * wrappers and absolute paths into sensitive system locations. The rule's `allow`/`deny`
  * globs (compiled once per rule) are checked on the normalised path; an allowlist is the
  * primary control and replaces the built-in sensitive-location list.
  *
- * Rules: path-nul-byte, path-traversal, path-obfuscation, path-overlong-utf8, path-invalid-encoding,
+ * Rules: path-nul-byte, path-control-character, path-traversal, path-obfuscation, path-overlong-utf8, path-invalid-encoding,
  * path-nonstandard-encoding, path-excessive-encoding, path-too-long, path-wrapper,
  * path-sensitive-root, path-absolute, path-outside-allowlist, path-denied.
  */
@@ -67,11 +68,20 @@ function finding(rule: string, message: string, value: string, at: number, lengt
   return { detector: 'pathTraversal', rule, message: `pathTraversal: ${message}`, excerpt: excerptAround(value, at, length) };
 }
 
-/** `0x2e` / `0x2f` / `0x5c` written as text (dotdotpwn's "hex" encoding) → the character. */
+function isFoldedHex(v: number): boolean {
+  return v === 0x2e || v === 0x2f || v === 0x5c;
+}
+
+/**
+ * `0x2e` / `0x2f` / `0x5c` written as text (dotdotpwn's "hex" encoding), and the C / JSON
+ * escapes `\\x2e` `\\u002e` a layer that unescapes strings turns into them → the character.
+ */
 function foldHexText(s: string): string {
   let first = s.indexOf('0x');
   const upper = s.indexOf('0X');
   if (first === -1 || (upper !== -1 && upper < first)) first = upper;
+  const slash = s.indexOf('\\');
+  if (first === -1 || (slash !== -1 && slash < first)) first = slash;
   if (first === -1) return s;
   const out = new Uint16Array(s.length);
   let o = 0;
@@ -79,11 +89,26 @@ function foldHexText(s: string): string {
   let changed = false;
   for (let i = first; i < s.length; i++) {
     const c = s.charCodeAt(i);
+    if (c === 0x5c) {
+      const kind = s.charCodeAt(i + 1) | 0x20;
+      const digits = kind === 0x78 ? 2 : kind === 0x75 ? 4 : 0;
+      let v = digits > 0 ? 0 : -1;
+      for (let k = 0; k < digits && v >= 0; k++) {
+        const d = hexValue(s.charCodeAt(i + 2 + k));
+        v = d < 0 ? -1 : (v << 4) | d;
+      }
+      if (v >= 0 && isFoldedHex(v)) {
+        out[o++] = v;
+        i += 1 + digits;
+        changed = true;
+        continue;
+      }
+    }
     if (c === 0x30 && (s.charCodeAt(i + 1) | 0x20) === 0x78) {
       const h = hexValue(s.charCodeAt(i + 2));
       const l = hexValue(s.charCodeAt(i + 3));
       const v = (h << 4) | l;
-      if (h >= 0 && l >= 0 && (v === 0x2e || v === 0x2f || v === 0x5c)) {
+      if (h >= 0 && l >= 0 && isFoldedHex(v)) {
         out[o++] = v;
         i += 3;
         changed = true;
@@ -93,6 +118,62 @@ function foldHexText(s: string): string {
     out[o++] = c;
   }
   return changed ? Buffer.from(out.buffer, 0, o * 2).toString('utf16le') : s;
+}
+
+/** Code point of the HTML character reference at `i` if it names `.` `/` or `\\`, with its length. */
+function entityAt(s: string, i: number): [number, number] | undefined {
+  if (s.charCodeAt(i + 1) === 0x23) {
+    const hex = (s.charCodeAt(i + 2) | 0x20) === 0x78;
+    let v = 0;
+    let j = i + (hex ? 3 : 2);
+    const start = j;
+    // Leading zeros are legal (`&#00046;`); the value is capped so long digit runs stay cheap.
+    for (; j < s.length && j - start < 10; j++) {
+      const c = s.charCodeAt(j);
+      const d = hex ? hexValue(c) : c >= 0x30 && c <= 0x39 ? c - 0x30 : -1;
+      if (d < 0) break;
+      v = Math.min(v * (hex ? 16 : 10) + d, 0x110000);
+    }
+    if (j === start) return undefined;
+    const len = j - i + (s.charCodeAt(j) === 0x3b ? 1 : 0);
+    return v === 0x2e || v === 0x2f || v === 0x5c ? [v, len] : undefined;
+  }
+  const lower = s.slice(i + 1, i + 8).toLowerCase();
+  if (lower.startsWith('period;')) return [0x2e, 8];
+  if (lower.startsWith('sol;')) return [0x2f, 5];
+  if (lower.startsWith('bsol;')) return [0x5c, 6];
+  return undefined;
+}
+
+/**
+ * HTML character references of `.` `/` `\\` (`&#46;`, `&#x2f;`, `&period;`) → the character:
+ * a path that went through an HTML form or template is decoded once more by the server.
+ */
+function foldEntities(s: string): string {
+  let i = s.indexOf('&');
+  if (i === -1) return s;
+  let out = s.slice(0, i);
+  let from = i;
+  let changed = false;
+  for (; i < s.length; i++) {
+    if (s.charCodeAt(i) !== 0x26) continue;
+    const hit = entityAt(s, i);
+    if (hit === undefined) continue;
+    out += s.slice(from, i) + String.fromCharCode(hit[0]);
+    i += hit[1] - 1;
+    from = i + 1;
+    changed = true;
+  }
+  return changed ? out + s.slice(from) : s;
+}
+
+/** A C0 control character (or DEL) in a path: no real file name holds one; CR/LF split headers and logs. */
+function findControl(s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return i;
+  }
+  return -1;
 }
 
 /** After a leading `..`, characters that some decoder or file API drops or treats as a separator. */
@@ -259,6 +340,8 @@ function normaliseForGlob(p: string): string {
 const UNIX_ROOTS = new Set(['etc', 'proc', 'sys', 'dev', 'root', 'boot', 'run', 'library', 'system', 'windows', 'winnt']);
 /** Components that, anywhere in an absolute path, mean configuration, logs or secrets. */
 const SENSITIVE_DIRS = new Set(['etc', 'log', 'logs', 'secrets', 'serviceaccount']);
+/** Top-level directories the OS and its packages manage, where those components are system state. */
+const SYSTEM_TREES = new Set(['usr', 'opt', 'var', 'lib', 'lib32', 'lib64', 'bin', 'sbin', 'snap', 'nix', 'applications', 'network']);
 /** Credentials and histories, refused even in relative paths. */
 const CREDENTIAL_NAMES = new Set([
   '.ssh', '.gnupg', '.aws', '.azure', '.kube', '.docker', '.netrc', '.pgpass', '.git-credentials', '.htpasswd',
@@ -348,6 +431,8 @@ function sensitiveLocation(form: string): string | undefined {
   if (top === 'usr' && second === 'local' && comps[base + 2] !== undefined && startsWithAny(comps[base + 2] as string, SERVER_TREE_PREFIXES)) {
     return `a server installation (/usr/local/${comps[base + 2] as string})`;
   }
+  // Only inside OS-managed trees: `/workspace/deploy/etc/nginx.conf` is a project's own file.
+  if (!SYSTEM_TREES.has(top)) return undefined;
   for (let i = base; i < comps.length - 1; i++) {
     const c = comps[i] as string;
     if (SENSITIVE_DIRS.has(c)) return `a configuration, log or secret directory (${c})`;
@@ -373,7 +458,7 @@ export function inspectPathCompiled(value: string, rule: CompiledPathRule): Dete
   let redundant = -1;
   let long = -1;
   for (const form of forms) {
-    const normal = foldHexText(foldLookalikes(form));
+    const normal = foldHexText(foldEntities(foldLookalikes(form)));
     const scan = scanSegments(normal);
     if (scan.dotDot !== -1) {
       const plain = form === value && normal === form;
@@ -383,6 +468,10 @@ export function inspectPathCompiled(value: string, rule: CompiledPathRule): Dete
     if (long === -1 && scan.long !== -1) long = form === value ? scan.long : 0;
     const encoded = findEncodedUnreserved(form);
     if (redundant === -1 && encoded !== -1) redundant = form === value ? encoded : 0;
+  }
+  for (const form of forms) {
+    const control = findControl(form);
+    if (control !== -1) return finding('path-control-character', 'control character in path', value, form === value ? control : 0, 1);
   }
   if (redundant !== -1) {
     return finding('path-obfuscation', 'obfuscated path (encoded unreserved characters, "/./" segments or mixed separators)', value, redundant, 3);

@@ -50,9 +50,22 @@ describe('inspectShell: metacharacters that start a second command or an expansi
     expect(inspectShell("'$(id)'", undefined)?.rule).toBe('shell-substitution');
   });
 
-  it('treats backslash-escaped metacharacters as inert', () => {
-    expect(inspectShell('a\\;b', undefined)).toBeUndefined();
+  it('refuses backslash-escaped metacharacters (live again wherever the value is evaluated twice)', () => {
+    expect(inspectShell('a\\;b', undefined)?.rule).toBe('shell-separator');
+    expect(inspectShell('--verbose\\|id', undefined)?.rule).toBe('shell-separator');
+    expect(inspectShell('\\$(id)', undefined)?.rule).toBe('shell-substitution');
+    expect(inspectShell('x\\>out', undefined)?.rule).toBe('shell-redirection');
+    // Not an expansion even unescaped, and escaped backslashes escape nothing.
     expect(inspectShell('price\\$5', undefined)).toBeUndefined();
+    expect(inspectShell('x\\\\y', undefined)).toBeUndefined();
+    expect(inspectShell('foo\\ bar.txt', undefined)).toBeUndefined();
+  });
+
+  it('reads \\r and \\n as Windows separators after a drive letter or UNC prefix', () => {
+    expect(inspectShell('C:\\temp\\report.txt', undefined)).toBeUndefined();
+    expect(inspectShell('C:\\new\\notes.txt', undefined)).toBeUndefined();
+    expect(inspectShell('\\\\server\\new', undefined)).toBeUndefined();
+    expect(inspectShell('temp\\nid', undefined)?.rule).toBe('shell-newline');
   });
 
   it.each([

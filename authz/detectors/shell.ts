@@ -261,8 +261,9 @@ const ESCAPABLE = new Set([0x3b, 0x26, 0x7c, 0x60, 0x24, 0x3c, 0x3e, 0x0a, 0x0d]
 function findEscapedText(s: string): Hit | undefined {
   const first = s.indexOf('\\');
   if (first === -1) return undefined;
-  let windowsLike = false;
-  for (let j = first; j + 1 < s.length; j++) {
+  // A drive letter or UNC prefix says the backslashes are Windows separators (`C:\\new\\r.txt`).
+  let windowsLike = (s.length > 2 && s.charCodeAt(1) === 0x3a && s.charCodeAt(2) === 0x5c && isNameStart(s.charCodeAt(0))) || s.startsWith('\\\\');
+  for (let j = first; !windowsLike && j + 1 < s.length; j++) {
     if (s.charCodeAt(j) !== 0x5c) continue;
     const a = s.charCodeAt(j + 1);
     if (isNameStart(a) && a !== 0x6e && a !== 0x72 && a !== 0x74 && a !== 0x78 && a !== 0x75) {
@@ -292,6 +293,35 @@ function findEscapedText(s: string): Hit | undefined {
       return { rule: code === 0x0a || code === 0x0d ? 'shell-newline' : 'shell-separator', what: `escaped ${describeToken(String.fromCharCode(code))} text`, token: s.slice(i, i + len), at: i };
     }
     if (a === 0x5c) i++; // an escaped backslash escapes nothing after it
+  }
+  return undefined;
+}
+
+/**
+ * A metacharacter behind a backslash: inert for one shell, but live again wherever the value
+ * is evaluated twice (`ssh host "cmd <value>"`, `eval`, `sh -c` built from an unquoted
+ * expansion, a wrapper that strips one level of escaping). No file name or flag needs one.
+ */
+function findEscapedMetacharacter(s: string): Hit | undefined {
+  const first = s.indexOf('\\');
+  if (first === -1) return undefined;
+  for (let i = first; i + 1 < s.length; i++) {
+    if (s.charCodeAt(i) !== 0x5c) continue;
+    const a = s.charCodeAt(i + 1);
+    if (a === 0x5c) {
+      i++;
+      continue;
+    }
+    if (a === 0x24 && !isNameStart(s.charCodeAt(i + 2)) && s.charCodeAt(i + 2) !== 0x28 && s.charCodeAt(i + 2) !== 0x7b) continue;
+    if (ESCAPABLE.has(a)) {
+      const separator = a === 0x3b || a === 0x26 || a === 0x7c || a === 0x0a || a === 0x0d;
+      return {
+        rule: a === 0x24 || a === 0x60 ? 'shell-substitution' : separator ? 'shell-separator' : 'shell-redirection',
+        what: 'backslash-escaped metacharacter (live again under a second evaluation)',
+        token: s.slice(i, i + 2),
+        at: i,
+      };
+    }
   }
   return undefined;
 }
@@ -333,7 +363,7 @@ function scanShellWord(s: string): Hit | undefined {
   if (early !== undefined) return early;
   const quoting = scanQuoting(s, START_ALL_CONTEXTS);
   if ('rule' in quoting) return quoting;
-  return findBraceSmuggling(s) ?? findEscapedText(s);
+  return findBraceSmuggling(s) ?? findEscapedText(s) ?? findEscapedMetacharacter(s);
 }
 
 /** Bytes whose escapes matter: metacharacters, quotes, `%` itself and UTF-8 lead bytes. */

@@ -31,6 +31,12 @@ const TEXT_ADVERSARIAL = [
   'a@b', 'a@b.', 'http:/', 'ftp:', ':', ' : ', 'a_b ', "'", '\u2019', '\u00ad', '\u200d', 'ignore previous ', 'IgNoRe all ', 'you are now ',
   'not ', 'send ', 'send data ', 'before ', 'secretly ', 'the user ', 'without ', 'developer mode ', 'system prompt ', 'new ', 'reveal your ',
   '   ', '\n\n\n', ' \n', '#\n', '<a<b[c#d@e:f ', '[s s s s s s s s s s s s', 'a-b ',
+  // Near-miss tag bodies, markers before markers, every path's first characters (bench:
+  // test/bench/text-detector.ts), case folding outside ASCII, invisible characters every
+  // other character, and words that start or end rules densely.
+  '<abc>', '<<sys', '<|x|', '<system_', '<SySt', '[system ', '[INST', '\n## System', '\n####    ', '<ſ', '<\u212a', 'f:', 'a_b@c', 'h:/',
+  '\ud800a', '\u{10000}a', '\u{1F600}\u200d', '\u200d\u{1F600}', 'ｉｇｎｏｒｅ ', 'the user must not ', 'without the user ', 'a the ',
+  'you are ', 'send data to ', 'from now on ', 'hide ', 'dan ', 'tha ',
 ];
 
 function cpuMs(fn: () => unknown): number {
@@ -46,7 +52,7 @@ function cpuMs(fn: () => unknown): number {
 }
 
 const INSPECTORS: Record<string, KindInspector> = { sql: inspectSql, 'sql-fragment': inspectSqlFragment, text: inspectText };
-const BOUND_MS: Record<string, number> = { sql: 50, 'sql-fragment': 50, text: 35 };
+const BOUND_MS: Record<string, number> = { sql: 50, 'sql-fragment': 50, text: 25 };
 
 beforeAll(async () => {
   await initSqlParser();

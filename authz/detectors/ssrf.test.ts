@@ -76,6 +76,8 @@ describe('inspectUrl: blocked addresses in every spelling', () => {
     ['http://x.lvh.me/', 'ssrf-internal-host'],
     ['http://127.0.0.1.attacker.example/', 'ssrf-internal-host'],
     ['http://10-0-0-1.attacker.example/', 'ssrf-internal-host'],
+    ['https://localh.st:8443/latest/meta-data/', 'ssrf-internal-host'],
+    ['http://magic-127-0-0-1.nip.io/', 'ssrf-internal-host'],
   ])('%s → %s', (value, expected) => {
     expect(ruleOf(value)).toBe(expected);
   });
@@ -160,6 +162,13 @@ describe('inspectUrl: public URLs pass', () => {
     'https://ec2-54-1-2-3.compute-1.amazonaws.com/',
     'https://www.npmjs.com/package/@scope/pkg',
     'example.com/path',
+    // The wildcard-DNS services' own sites are public; only names under them embed an address.
+    'https://nip.io/',
+    'https://sslip.io/',
+    // Public neighbours of blocked ranges.
+    'https://172.32.0.1/',
+    'https://100.128.0.1/',
+    'https://169.255.0.1/',
   ])('%s', (value) => {
     expect(inspectUrl(value, undefined)).toBeUndefined();
   });

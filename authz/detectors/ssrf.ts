@@ -273,7 +273,7 @@ const METADATA_NAMES = new Set([
 ]);
 const INTERNAL_NAMES = new Set([
   'localhost', 'localhost.localdomain', 'ip6-localhost', 'ip6-loopback', 'kubernetes', 'kubernetes.default',
-  'broadcasthost', 'localtest.me', 'lvh.me', 'vcap.me', 'localho.st', 'lacolhost.com', 'fuf.me', '1u.ms', 'nip.io', 'sslip.io', 'xip.io',
+  'broadcasthost', 'localtest.me', 'lvh.me', 'vcap.me', 'localho.st', 'localh.st', 'lacolhost.com', 'fuf.me', '1u.ms',
 ]);
 /** Suffixes of names that resolve only inside a host, a LAN or a cluster (RFC 6761, RFC 6762, k8s DNS). */
 const INTERNAL_SUFFIXES = [
@@ -283,7 +283,7 @@ const INTERNAL_SUFFIXES = [
 /** Wildcard-DNS, rebinding and redirect services that answer with an address chosen in the name. */
 const ADDRESS_IN_NAME_SERVICES = [
   '.nip.io', '.sslip.io', '.xip.io', '.traefik.me', '.localtest.me', '.lvh.me', '.vcap.me', '.localho.st',
-  '.lacolhost.com', '.fuf.me', '.1u.ms', '.rbndr.us', '.r3dir.me', '.nip.direct', '.backname.io', '.xip.name',
+  '.localh.st', '.lacolhost.com', '.fuf.me', '.1u.ms', '.rbndr.us', '.r3dir.me', '.nip.direct', '.backname.io', '.xip.name',
 ];
 
 function endsWithAny(host: string, suffixes: readonly string[]): string | undefined {
