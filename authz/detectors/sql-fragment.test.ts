@@ -53,6 +53,14 @@ describe('inspectSqlFragment: values that change query structure', () => {
     ['1+union+select+1,2', 'sqli-union'],
     ['1%00UNION%00SELECT%001', 'sqli-union'],
     ['x’ OR ‘1’=’1', 'sqli-tautology'],
+    // An empty # comment that cuts the rest of the query after the closing quote.
+    ["admin' #", 'sqli-comment'],
+    ['admin"#', 'sqli-comment'],
+    // HTML character references and full-width forms (NFKC) of the payload.
+    ['&#39; OR 1=1--', 'sqli-tautology'],
+    ['&#x27; OR &#x27;1&#x27;=&#x27;1', 'sqli-tautology'],
+    ["' ＯＲ 1=1--", 'sqli-tautology'],
+    ['1 ＵＮＩＯＮ ＳＥＬＥＣＴ 1', 'sqli-union'],
   ])('flags %s', (value, expected) => {
     expect(ruleOf(value)).toBe(expected);
   });
@@ -97,6 +105,15 @@ describe('inspectSqlFragment: ordinary values pass', () => {
     'C:\\Users\\alice\\notes.txt',
     '%2FSEARCH%3FQ%3D15%22%2BLAPTOP%2BCASE',
     '',
+    // `#` as a number sign, and a quote after a digit as a foot mark.
+    '"#2 MOM"',
+    "BAMBOO CHARCOAL SOAP 1 '#",
+    // An apostrophe that never closes is prose, not a string constant after WHERE.
+    "where's my order",
+    // Decoded references and full-width text that stay prose.
+    'LAPTOP CASE 14&#39;',
+    'Rock &amp; Roll',
+    'ｓｅｌｅｃｔ ａｌｌ',
   ])('passes %j', (value) => {
     expect(inspectSqlFragment(value, { kind: 'sql-fragment' })).toBeUndefined();
   });

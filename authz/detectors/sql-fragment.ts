@@ -308,10 +308,15 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
   let sawAnd = false;
   let comparisons = 0;
 
+  /** Where the value's own closing quote sits (quote contexts). */
+  let breakAt = -1;
+  /** The last string token runs to the end of the value unterminated (bare context). */
+  let openString = false;
   if (quote !== 0) {
     // The lexer starts inside the string: its first token is that string.
     lx.next();
     if (!lx.closed) return undefined;
+    breakAt = lx.end - 1;
   }
 
   for (;;) {
@@ -328,7 +333,8 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
           return sig('sqli-quote-break', 'SQL between a closing quote and a reopened string', logicAt, value.length);
         }
       }
-      if (quote === 0 && logicAtStart && sinceLogic === 1 && isLiteral(last?.cls)) {
+      // `where's my order`: an apostrophe that never closes is prose, not a constant.
+      if (quote === 0 && logicAtStart && sinceLogic === 1 && isLiteral(last?.cls) && !(last?.cls === 's' && openString)) {
         return sig('sqli-tautology', 'AND/OR with a constant', logicAt, value.length);
       }
       if (last?.cls === 'U' && (at(2)?.cls === '1' || at(2)?.cls === ')')) return sig('sqli-union', 'UNION after a value', last.start, last.end);
@@ -338,6 +344,7 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
     const cls = classify(type, text);
     const item: Item = { cls, text, start: lx.start, end: lx.end };
     balancedByTemplate = cls === 's' && !lx.closed && lx.delimiter === quote;
+    openString = cls === 's' && !lx.closed;
     const p1 = at(1);
     const p2 = at(2);
 
@@ -347,6 +354,11 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
       const proseDashes = lx.delimiter === 45 && lx.spaceBefore && isWordStart(value.charCodeAt(item.start + 2));
       if (quote !== 0 && codeSeen === breakOnly && lx.delimiter !== 35 && !proseDashes) {
         return sig('sqli-comment', 'comment right after a closing quote', item.start, item.end);
+      }
+      // `admin' #`: an empty hash comment that cuts the rest of the query. A `#` with text is
+      // more often a number sign (`"#2 MOM"`), and a quote after a digit is a foot/inch mark.
+      if (quote !== 0 && codeSeen === breakOnly && lx.delimiter === 35 && item.end === value.length && isBlank(value, item.start + 1, item.end) && !digitBefore(value, breakAt)) {
+        return sig('sqli-comment', 'empty # comment right after a closing quote', item.start, item.end);
       }
       if (quote !== 0 && !invalid && codeSeen > breakOnly && (arithmetic || sawOr || sawAnd || comparisons > 0) && !proseDashes) {
         return sig('sqli-comment', 'expression after a closing quote, then a comment', item.start, item.end);
@@ -523,6 +535,22 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
   }
 }
 
+function isBlank(value: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = value.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
+  }
+  return true;
+}
+
+/** Whether the last non-blank character before `at` is a digit (`5' 10"`, `SOAP 1 '#`). */
+function digitBefore(value: string, at: number): boolean {
+  let i = at - 1;
+  while (i >= 0 && (value.charCodeAt(i) === 0x20 || value.charCodeAt(i) === 0x09)) i--;
+  const c = i >= 0 ? value.charCodeAt(i) : 0;
+  return c >= 0x30 && c <= 0x39;
+}
+
 function push(hist: Item[], item: Item): void {
   hist.push(item);
   if (hist.length > HISTORY) hist.shift();
@@ -624,16 +652,69 @@ function hasPercentEscape(value: string): boolean {
 const SINGLE_LOOKALIKES = new Set([0x2018, 0x2019, 0x2032, 0x02bc, 0xff07, 0x201b]);
 const DOUBLE_LOOKALIKES = new Set([0x201c, 0x201d, 0x2033, 0xff02, 0x201f]);
 
+/**
+ * Quote look-alikes, and the full-width forms of ASCII (U+FF01–FF5E, ideographic space) that
+ * NFKC normalisation — done by some frameworks and drivers before the query is built — turns
+ * into `' OR 1=1`, `UNION SELECT`.
+ */
 function foldQuoteLookalikes(value: string): string | undefined {
   let out: string[] | undefined;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    const folded = SINGLE_LOOKALIKES.has(c) ? "'" : DOUBLE_LOOKALIKES.has(c) ? '"' : undefined;
+    let folded = SINGLE_LOOKALIKES.has(c) ? "'" : DOUBLE_LOOKALIKES.has(c) ? '"' : undefined;
+    if (folded === undefined && c >= 0xff01 && c <= 0xff5e) folded = String.fromCharCode(c - 0xfee0);
+    if (folded === undefined && c === 0x3000) folded = ' ';
     if (folded === undefined) continue;
     out ??= value.split('');
     out[i] = folded;
   }
   return out?.join('');
+}
+
+const NAMED_REFERENCES: ReadonlyMap<string, string> = new Map([
+  ['quot', '"'], ['apos', "'"], ['amp', '&'], ['lt', '<'], ['gt', '>'], ['num', '#'], ['sol', '/'], ['ast', '*'],
+  ['lpar', '('], ['rpar', ')'], ['equals', '='], ['semi', ';'], ['comma', ','], ['hyphen', '-'], ['dash', '-'],
+]);
+
+/**
+ * HTML character references decoded once (`&#39; OR 1=1--`, `&quot;`): a value that passed
+ * through an HTML form or template is unescaped before it reaches the query. Undefined when
+ * the value holds none.
+ */
+function decodeCharacterReferences(value: string): string | undefined {
+  let i = value.indexOf('&');
+  if (i === -1) return undefined;
+  let out = value.slice(0, i);
+  let from = i;
+  let changed = false;
+  for (; i < value.length; i++) {
+    if (value.charCodeAt(i) !== 0x26) continue;
+    let j = i + 1;
+    let text: string | undefined;
+    if (value.charCodeAt(j) === 0x23) {
+      const hexForm = (value.charCodeAt(j + 1) | 0x20) === 0x78;
+      j += hexForm ? 2 : 1;
+      const start = j;
+      let v = 0;
+      for (; j < value.length && j - start < 8; j++) {
+        const d = hexForm ? hex(value.charCodeAt(j)) : value.charCodeAt(j) - 0x30;
+        if (d < 0 || d > (hexForm ? 15 : 9)) break;
+        v = v * (hexForm ? 16 : 10) + d;
+      }
+      if (j > start && v > 0 && v < 0x10000) text = String.fromCharCode(v);
+    } else {
+      const start = j;
+      while (j < value.length && j - start < 8 && ((value.charCodeAt(j) | 0x20) >= 0x61 && (value.charCodeAt(j) | 0x20) <= 0x7a)) j++;
+      text = value.charCodeAt(j) === 0x3b ? NAMED_REFERENCES.get(value.slice(start, j).toLowerCase()) : undefined;
+    }
+    if (text === undefined) continue;
+    if (value.charCodeAt(j) === 0x3b) j++;
+    out += value.slice(from, i) + text;
+    from = j;
+    i = j - 1;
+    changed = true;
+  }
+  return changed ? out + value.slice(from) : undefined;
 }
 
 /** Query-string form without escapes: `1+order+by+1` (a `+` stands for a space). */
@@ -674,7 +755,12 @@ export function inspectSqlFragment(value: string, _rule: ArgumentRule | undefine
     if (raw !== undefined) return raw;
     const folded = foldQuoteLookalikes(value);
     if (folded !== undefined) {
-      const f = found(folded, ' (with quote look-alikes read as quotes)');
+      const f = found(folded, ' (with quote and full-width look-alikes read as ASCII)');
+      if (f !== undefined) return f;
+    }
+    const unescaped = decodeCharacterReferences(value);
+    if (unescaped !== undefined) {
+      const f = found(unescaped, ' (after HTML character-reference decoding)');
       if (f !== undefined) return f;
     }
     if (!hasPercentEscape(value)) {

@@ -234,7 +234,8 @@ const FRAGMENT_ATTACKS = [
   "1' AND GTID_SUBSET(CONCAT(0x71,(SELECT version()),0x71),1)-- x", "1 AND 1=(SELECT 1 FROM pg_sleep(5))", "1' AND 2=2 AND 'b'='b",
   "1%27%20AND%20SLEEP%285%29%23", "1 UNION/*&a=*/SELECT/*&a=*/1,2", "'or''='", '"or""="', "' or 1 like 1 --", "1 or 'a'='a'",
   "'; select * from users; --", "1;SELECT+IF(1=1,SLEEP(5),0)", "' AND 1=CAST((SELECT version()) AS int)--", "' || (SELECT 1 FROM dual) || '",
-  '1 AND MAKE_SET(1=1,1)', "x' OR username IS NOT NULL OR username = '", "1' OR '1'='1' LIMIT 1 OFFSET 0 --", "' or true#",
+  '&#39; OR 1=1--', '&#x27; OR &#x27;1&#x27;=&#x27;1', "' \uff2f\uff32 1=1--", '1 \uff35\uff2e\uff29\uff2f\uff2e \uff33\uff25\uff2c\uff25\uff23\uff34 1',
+  "admin\" #", "'#", '1 AND MAKE_SET(1=1,1)', "x' OR username IS NOT NULL OR username = '", "1' OR '1'='1' LIMIT 1 OFFSET 0 --", "' or true#",
 ];
 
 function fragmentAttacks(out: RedteamEntry[]): void {
