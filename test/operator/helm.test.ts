@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { KubeClient, loadKubeConfig, type KubeObject } from '../../operator/runtime/kube-client.js';
-import { CUSTOM_RESOURCE_DEFINITIONS, resourcePath, type ResourceType } from '../../operator/runtime/resources.js';
+import { CUSTOM_RESOURCE_DEFINITIONS, NAMESPACES, NETWORK_POLICIES, resourcePath, type ResourceType } from '../../operator/runtime/resources.js';
 import { CHART_DIR, generateDeployManifests, helmBinary, helmTemplate, REPO_ROOT } from '../../scripts/gen-deploy.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 
@@ -272,6 +272,10 @@ describe('the Helm chart on a real API server', () => {
   it('helm install creates Established CRDs, RBAC, Deployments and Services, labelled by the chart', async () => {
     const out = await helm(home, ['install', 'mcp-warden', CHART_DIR, '--namespace', NS, '--create-namespace'], kubeconfig);
     expect(out).toContain('STATUS: deployed');
+    // The notes say what runs and what uninstalling leaves behind.
+    expect(out).toContain('operator: 2 replica(s) with leader election, webhook failurePolicy Fail');
+    expect(out).toContain('authz:    2 replica(s) at mcp-warden-authz.mcp-warden.svc:9191, in-memory state per replica');
+    expect(out).toContain('mcp-warden operator uninstall');
     for (const name of ['mcpservers.mcpwarden.io', 'mcppolicies.mcpwarden.io']) {
       const crd = await admin.get<KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>(CUSTOM_RESOURCE_DEFINITIONS, undefined, name);
       expect(crd.status?.conditions, name).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Established', status: 'True' })]));
@@ -302,6 +306,32 @@ describe('the Helm chart on a real API server', () => {
     expect(await helm(home, ['status', 'mcp-warden', '--namespace', NS], kubeconfig)).toContain('STATUS: deployed');
   });
 
+  it('every object the chart renders with its options on passes strict validation by the API server', async () => {
+    const objects = await render([
+      '--set', 'createNamespace=true,redis.enabled=true,authz.metrics.enabled=true,authz.redis.existingSecret=redis-auth,operator.replicas=1',
+      '--set', 'imagePullSecrets[0].name=regcred,commonAnnotations.owner=platform,authz.podAnnotations.scrape=yes',
+      '--set', 'operator.nodeSelector.pool=system,authz.tolerations[0].key=dedicated,authz.tolerations[0].operator=Exists',
+      '--set', 'redis.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=pool',
+      '--set', 'redis.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists',
+    ]);
+    const types: Record<string, ResourceType> = Object.fromEntries(
+      [DEPLOYMENTS, SERVICES, SERVICE_ACCOUNTS, ROLES, ROLE_BINDINGS, CLUSTER_ROLES, CLUSTER_ROLE_BINDINGS, NETWORK_POLICIES, NAMESPACES].map((t) => [t.kind, t]),
+    );
+    const checked: string[] = [];
+    for (const object of objects) {
+      const t = types[object.kind ?? ''];
+      if (t === undefined) throw new Error(`no resource type for ${object.kind ?? '(none)'}`);
+      // A dry run (nothing is stored; forced over the fields helm owns), but an unknown or misspelt field fails.
+      await admin.request('PATCH', resourcePath(t, t.namespaced ? object.metadata?.namespace : undefined, object.metadata?.name), {
+        body: object,
+        contentType: 'application/apply-patch+yaml',
+        query: { fieldManager: 'helm-test', fieldValidation: 'Strict', dryRun: 'All', force: 'true' },
+      });
+      checked.push(`${object.kind ?? ''}/${object.metadata?.name ?? ''}`);
+    }
+    expect(checked).toEqual(expect.arrayContaining(['Deployment/mcp-warden-redis', 'NetworkPolicy/mcp-warden-redis', 'Service/mcp-warden-redis', 'Namespace/mcp-warden']));
+  });
+
   it('helm upgrade --set authz.replicas=3 changes the authz Deployment and nothing else it should not', async () => {
     const out = await helm(home, ['upgrade', 'mcp-warden', CHART_DIR, '--namespace', NS, '--set', 'authz.replicas=3'], kubeconfig);
     expect(out).toContain('REVISION: 2');
@@ -312,13 +342,27 @@ describe('the Helm chart on a real API server', () => {
     expect((await admin.get<Deployment>(DEPLOYMENTS, NS, 'mcp-warden-authz')).spec.replicas).toBe(3);
   });
 
-  it('helm uninstall removes the namespaced and cluster-wide objects and keeps the CRDs', async () => {
+  it('helm upgrade --reuse-values --set redis.enabled=true adds the Redis and points the live authz Deployment at it', async () => {
+    await helm(home, ['upgrade', 'mcp-warden', CHART_DIR, '--namespace', NS, '--reuse-values', '--set', 'redis.enabled=true'], kubeconfig);
+    const redis = await admin.get<Deployment>(DEPLOYMENTS, NS, 'mcp-warden-redis');
+    expect(redis.metadata?.labels).toMatchObject({ ...CHART_LABELS, 'app.kubernetes.io/component': 'redis' });
+    expect((await admin.get<Service>(SERVICES, NS, 'mcp-warden-redis')).spec.ports).toEqual([expect.objectContaining({ port: 6379, targetPort: 'redis' })]);
+    expect(await admin.getOrUndefined(NETWORK_POLICIES, NS, 'mcp-warden-redis')).toBeDefined();
+    const authz = await admin.get<Deployment>(DEPLOYMENTS, NS, 'mcp-warden-authz');
+    expect(container(authz).args).toContain('--redis=redis://mcp-warden-redis.mcp-warden.svc:6379');
+    expect(authz.spec.replicas).toBe(3);
+  });
+
+  it('helm uninstall removes the namespaced and cluster-wide objects (Redis too) and keeps the CRDs', async () => {
     await helm(home, ['uninstall', 'mcp-warden', '--namespace', NS], kubeconfig);
     const gone: Array<[ResourceType, string]> = [
       [DEPLOYMENTS, 'mcp-warden-operator'],
       [DEPLOYMENTS, 'mcp-warden-authz'],
+      [DEPLOYMENTS, 'mcp-warden-redis'],
       [SERVICES, 'mcp-warden-webhook'],
       [SERVICES, 'mcp-warden-authz'],
+      [SERVICES, 'mcp-warden-redis'],
+      [NETWORK_POLICIES, 'mcp-warden-redis'],
       [SERVICE_ACCOUNTS, 'mcp-warden-operator'],
       [ROLES, 'mcp-warden-operator'],
       [ROLE_BINDINGS, 'mcp-warden-operator'],
