@@ -1,10 +1,13 @@
 /**
  * Linear time on hostile input for the sql, sql-fragment and text inspectors and the tool
  * scanner: 1 MB adversarial strings, timed in CPU time (best of five after warm-up; the
- * machine is shared, so the bound is 50 ms where an idle machine needs under 10 ms — 35 ms
- * for `text`, whose worst shapes below measured 20–26 ms under that load), and
- * growth ×4 in size must stay far from the ×16 of a quadratic scan. sql and sql-fragment
- * refuse values over their size caps without scanning; below the caps they scan everything.
+ * machine is shared, so the bound is 50 ms where an idle machine needs under 10 ms — 25 ms
+ * for `text`: on this 2-core machine its worst shapes, text made only of words that start
+ * and end phrase rules (`the user must not …`, `you …`), take 10–13 ms, marker-dense ones
+ * (`<a<a…`, `[[[…`, `a@a@…`) 2–5 ms, plain prose 5–6 ms; test/bench/text-detector.ts
+ * prints all 346 shapes), and growth ×4 in size must stay far from the ×16 of a quadratic
+ * scan. sql and sql-fragment refuse values over their size caps without scanning; below the
+ * caps they scan everything.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { scanTool } from '../scan/scan-tool.js';
