@@ -200,6 +200,11 @@ export class PhraseMatcher {
    * text of one-letter words (`a a a …`, `<a<a…`) then skips the hash-table probe.
    */
   private readonly single = new Int32Array(128).fill(OTHER);
+  /** The ring of the latest words: vocabulary ids and UTF-16 starts. */
+  private readonly ids = new Int32Array(RING);
+  private readonly starts = new Int32Array(RING);
+  /** Per rule: 1 + the word index of its latest first-slot word (0 = never seen). */
+  private readonly lastFirst: Int32Array;
   private readonly urlId: number;
   private readonly emailId: number;
   private readonly colonId: number;
@@ -233,6 +238,7 @@ export class PhraseMatcher {
     this.byLast = ruleIndex(this.vocab.words.map((_, id) => byLast.get(id)));
     this.byFirst = ruleIndex(this.vocab.words.map((_, id) => byFirst.get(id)));
     this.spans = Int32Array.from(this.compiled, (c) => c.span);
+    this.lastFirst = new Int32Array(this.compiled.length);
     this.maxSpan = Math.max(0, ...this.spans);
     this.firstIds = new Uint8Array(size);
     let minFirst = MAX_WORD;
@@ -343,10 +349,11 @@ export class PhraseMatcher {
   /** Streams words through the ring; `onMatch` returns false to stop. */
   private scan(text: string, onMatch: (m: PhraseMatch) => boolean): void {
     const units = codeUnitsOf(text);
-    const ids = new Int32Array(RING);
-    const starts = new Int32Array(RING);
-    // Per rule: 1 + the word index of its latest first-slot word (0 = never seen).
-    const lastFirst = new Int32Array(this.compiled.length);
+    // Scratch reused across scans (a scan never runs inside another), cleared here: short
+    // values, the common case, then allocate nothing.
+    const { ids, starts, lastFirst } = this;
+    ids.fill(OTHER);
+    lastFirst.fill(0);
     let count = 0;
     const n = units.length;
     // Hot-loop fields as locals: this loop runs once per word of possibly hostile text.
