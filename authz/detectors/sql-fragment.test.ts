@@ -61,6 +61,14 @@ describe('inspectSqlFragment: values that change query structure', () => {
     ['&#x27; OR &#x27;1&#x27;=&#x27;1', 'sqli-tautology'],
     ["' ＯＲ 1=1--", 'sqli-tautology'],
     ['1 ＵＮＩＯＮ ＳＥＬＥＣＴ 1', 'sqli-union'],
+    // A value that is a whole statement, with the verb's own grammar.
+    ['DROP TABLE users', 'sqli-stacked'],
+    ['DELETE FROM users', 'sqli-stacked'],
+    ['UPDATE users SET admin=1', 'sqli-stacked'],
+    ['GRANT ALL ON accounts TO public', 'sqli-stacked'],
+    ['CALL proc()', 'sqli-stacked'],
+    ["COPY t FROM '/etc/passwd'", 'sqli-stacked'],
+    ['1 procedure analyse()', 'sqli-procedure'],
   ])('flags %s', (value, expected) => {
     expect(ruleOf(value)).toBe(expected);
   });
@@ -114,6 +122,14 @@ describe('inspectSqlFragment: ordinary values pass', () => {
     'LAPTOP CASE 14&#39;',
     'Rock &amp; Roll',
     'ｓｅｌｅｃｔ ａｌｌ',
+    // Titles that open with a statement verb but not its grammar.
+    'Call of Duty',
+    'Copy that',
+    'Delete User',
+    'Update User',
+    'Grant Park',
+    'update your profile',
+    'surgical procedure (knee)',
   ])('passes %j', (value) => {
     expect(inspectSqlFragment(value, { kind: 'sql-fragment' })).toBeUndefined();
   });

@@ -246,6 +246,48 @@ function completesComparison(cmp: Item, next: Item): boolean {
 }
 
 /** After `EXEC`, `CALL`, `LOAD` …: does the next token make it a statement? */
+/**
+ * Whether `object` can follow `verb` in a statement that opens a value: `DROP TABLE`,
+ * `DELETE FROM`, `INSERT INTO` — but not `Delete User`, `Update User` (titles, not SQL).
+ */
+function objectFits(verb: string, object: string): boolean {
+  if (verb === 'delete') return object === 'from';
+  if (verb === 'insert') return object === 'into';
+  if (verb === 'update') return false;
+  return STATEMENT_OBJECTS.has(object);
+}
+
+/** The next word of `value` after `from` (spaces skipped), lower-case; `(`/`;` as themselves; '' at the end. */
+function nextWord(value: string, from: number): string {
+  let i = from;
+  while (i < value.length && (value.charCodeAt(i) === 0x20 || value.charCodeAt(i) === 0x09)) i++;
+  const c = value.charCodeAt(i);
+  if (c === 0x28 || c === 0x3b) return value[i] as string;
+  const start = i;
+  while (i < value.length && i - start < 16 && isWordStart(value.charCodeAt(i))) i++;
+  return value.slice(start, i).toLowerCase();
+}
+
+/**
+ * Statements that open a value need their own grammar to continue: `CALL proc(`, `COPY t
+ * FROM|TO`. `Call of Duty` and `Copy that` are titles.
+ */
+function continuesStatement(verb: string, value: string, at: number): boolean {
+  const next = nextWord(value, at);
+  if (verb === 'call') return next === '(' || next === ';' || next === '';
+  if (verb === 'copy') return next === 'from' || next === 'to' || next === '(';
+  return true;
+}
+
+/** `UPDATE t SET`, `GRANT ALL ON`, `REVOKE SELECT ON … FROM`: the verb's own clause follows the name. */
+function clauseFollows(verb: string, value: string, name: Item): boolean {
+  if (name.cls !== 'n' && name.cls !== 'k' && name.cls !== 'S' && name.cls !== 'E') return false;
+  const next = nextWord(value, name.end);
+  if (verb === 'update') return next === 'set';
+  if (verb === 'grant' || verb === 'revoke') return next === 'on' || next === 'to' || next === 'from' || next === 'privileges';
+  return false;
+}
+
 function completesStatement(word: string, next: Item): boolean {
   switch (word) {
     case 'exec': case 'execute':
@@ -426,7 +468,10 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
           const word = text;
           const first = (p1 === undefined && !statementStart) || (p1?.cls !== ';' && STRONG_STATEMENTS.has(text));
           pending = {
-            test: (n) => (first ? STATEMENT_OBJECTS.has(n.text) || (word !== 'drop' && word !== 'create' && completesStatement(word, n) && !STRONG_STATEMENTS.has(word)) : completesStatement(word, n)),
+            test: (n) =>
+              first
+                ? objectFits(word, n.text) || clauseFollows(word, value, n) || (word !== 'drop' && word !== 'create' && completesStatement(word, n) && !STRONG_STATEMENTS.has(word) && continuesStatement(word, value, n.end))
+                : completesStatement(word, n),
             rule: 'sqli-stacked',
             message: `${word.toUpperCase()} statement`,
             start: item.start,
@@ -488,6 +533,12 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
         if (CATALOG_WORDS.has(text)) return sig('sqli-catalog', `system catalog ${text}`, item.start, item.end);
         if (p1?.text === 'set' && p2?.cls === ';') {
           pending = { test: (n) => n.cls === '=', rule: 'sqli-stacked', message: 'stacked SET statement', start: p2.start };
+        }
+        break;
+      case 'B':
+        // MySQL `… PROCEDURE ANALYSE(…)` appended after a value (error-based extraction).
+        if (text === 'procedure' && p1 !== undefined && isOperand(p1.cls)) {
+          pending = { test: (n) => n.cls === 'n' && nextWord(value, n.end) === '(', rule: 'sqli-procedure', message: 'PROCEDURE clause after a value', start: item.start };
         }
         break;
       case 'k':

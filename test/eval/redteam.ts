@@ -235,7 +235,8 @@ const FRAGMENT_ATTACKS = [
   "1%27%20AND%20SLEEP%285%29%23", "1 UNION/*&a=*/SELECT/*&a=*/1,2", "'or''='", '"or""="', "' or 1 like 1 --", "1 or 'a'='a'",
   "'; select * from users; --", "1;SELECT+IF(1=1,SLEEP(5),0)", "' AND 1=CAST((SELECT version()) AS int)--", "' || (SELECT 1 FROM dual) || '",
   '&#39; OR 1=1--', '&#x27; OR &#x27;1&#x27;=&#x27;1', "' \uff2f\uff32 1=1--", '1 \uff35\uff2e\uff29\uff2f\uff2e \uff33\uff25\uff2c\uff25\uff23\uff34 1',
-  "admin\" #", "'#", '1 AND MAKE_SET(1=1,1)', "x' OR username IS NOT NULL OR username = '", "1' OR '1'='1' LIMIT 1 OFFSET 0 --", "' or true#",
+  "admin\" #", "'#", '1 AND MAKE_SET(1=1,1)', 'DROP TABLE users', 'DELETE FROM users', 'UPDATE users SET admin=1',
+  'GRANT ALL ON accounts TO public', 'CALL proc()', "COPY t FROM '/etc/passwd'", 'INSERT INTO users VALUES (1)', "x' OR username IS NOT NULL OR username = '", "1' OR '1'='1' LIMIT 1 OFFSET 0 --", "' or true#",
 ];
 
 function fragmentAttacks(out: RedteamEntry[]): void {
@@ -258,6 +259,7 @@ function fragmentBenign(out: RedteamEntry[]): void {
     'SELECT Comfort', 'Union Square Cafe', 'Order of the Phoenix', 'Drop Table Top Games', 'Insert Coin(s)', 'Exec Suites',
     '1 and a half', 'Y\'all', 'more or less', 'true or false', 'black or white', 'New York; London', "Tom's & Jerry's",
     "O'Brien or O'Neil", 'x = y', 'if and only if', "it's 3 or 4 o'clock", 'Sleep Number bed', 'Benchmark Electronics',
+    'Call of Duty', 'Copy that', 'Delete User', 'Update User', 'Grant Park', 'update your profile', 'Create Account', 'Insert Card',
     "Wendy's #123", "Women's", '--verbose', 'pre-order', 'AC/DC', "Hell's Kitchen", "'", "The Farmer's Daughter (1947)",
   ];
   for (const v of values) out.push({ kind: 'sql-fragment', cls: 'none', label: 'benign', value: v });
