@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { toolDigest } from '../api/digest.js';
 import { runExplainCommand, type ExplainedServer } from './explain-command.js';
-import { captureIO, tempInputs } from './test-io.js';
+import { captureIO, tempInputs } from '../../test/support/command-io.js';
 
 const DEMO = 'examples/demo.yaml';
 const { write, path: inputPath } = tempInputs('warden-explain-');

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { runPolicyTestCommand } from './policy-test-command.js';
-import { captureIO, tempInputs } from './test-io.js';
+import { captureIO, tempInputs } from '../../test/support/command-io.js';
 
 const DEMO = 'examples/demo.yaml';
 const TRAFFIC = 'examples/traffic/demo-traffic.jsonl';

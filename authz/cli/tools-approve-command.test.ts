@@ -23,7 +23,7 @@ import { createEngine } from '../pipeline/decide.js';
 import { listTools } from '../../operator/discovery/list-tools.js';
 import { startSampleServer } from '../demo/sample-server/server.js';
 import { runPolicyTestCommand } from './policy-test-command.js';
-import { captureIO } from './test-io.js';
+import { captureIO } from '../../test/support/command-io.js';
 import { runToolsApproveCommand } from './tools-approve-command.js';
 
 let dir: string;

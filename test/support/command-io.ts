@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import type { CommandIO } from './command-io.js';
+import type { CommandIO } from '../../authz/cli/command-io.js';
 
 export interface CapturedIO extends CommandIO {
   out: string;
