@@ -85,6 +85,10 @@ describe('inspectPath: NUL, encodings, wrappers, sensitive roots', () => {
     ['/opt/lampp/logs/access_log', 'path-sensitive-root'],
     ['/usr/local/app/logs/error.log', 'path-sensitive-root'],
     ['/var/lib/app/secrets/key.pem', 'path-sensitive-root'],
+    ['/.;/etc/passwd', 'path-sensitive-root'],
+    ['/usr/share/nginx/html/index.html', 'path-sensitive-root'],
+    ['/home/bob/public_html/wp-config.php', 'path-sensitive-root'],
+    ['/srv/www/htdocs/index.php', 'path-sensitive-root'],
     // A control character (raw or encoded) is never part of a real file name.
     ['%0a/bin/cat%20/etc/passwd', 'path-control-character'],
     ['report\r\n.txt', 'path-control-character'],
@@ -121,6 +125,11 @@ describe('inspectPath: benign paths pass without an allowlist', () => {
     'clients/Rock &amp; Roll/&#38;invoice.pdf',
     'C:\\data\\x2e-report.txt',
     'tab\tseparated name.txt',
+    // Server names outside OS trees, or as programs in bin/.
+    '/usr/bin/php',
+    '/srv/share/www/index.html',
+    '/home/alice/projects/www/index.html',
+    '/data/public/a;b/c.txt',
   ])('%s', (value) => {
     expect(inspectPath(value, undefined)).toBeUndefined();
   });

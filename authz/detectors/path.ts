@@ -349,7 +349,10 @@ const CREDENTIAL_NAMES = new Set([
   'id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519', 'authorized_keys',
 ]);
 /** Web and database server trees under `/usr/local`, `/opt` and Windows drive roots. */
-const SERVER_TREE_PREFIXES = ['www', 'apache', 'httpd', 'nginx', 'lighttpd', 'php', 'mysql', 'mariadb', 'tomcat', 'lampp', 'xampp', 'wamp', 'inetpub', 'htdocs', 'filezilla'];
+const SERVER_TREE_PREFIXES = [
+  'www', 'apache', 'httpd', 'nginx', 'lighttpd', 'php', 'mysql', 'mariadb', 'tomcat', 'lampp', 'xampp', 'wamp', 'inetpub', 'htdocs',
+  'filezilla', 'public_html', 'jboss', 'wildfly', 'mamp', 'cpanel',
+];
 const WINDOWS_ROOTS = new Set([
   'windows', 'winnt', 'program files', 'program files (x86)', 'programdata', 'documents and settings',
   'system volume information', '$recycle.bin', 'recovery', 'perflogs', 'boot', 'bootmgr', 'boot.ini',
@@ -369,7 +372,11 @@ function components(p: string, limit: number): string[] {
   while (start <= p.length && out.length < limit) {
     let end = p.indexOf('/', start);
     if (end === -1) end = p.length;
-    const part = p.slice(start, end).trimEnd();
+    let part = p.slice(start, end);
+    // `;parameters` are dropped by servlet containers (`/.;/etc/passwd` is `/etc/passwd`).
+    const params = part.indexOf(';');
+    if (params !== -1) part = part.slice(0, params);
+    part = part.trimEnd();
     if (part !== '' && part !== '.') out.push(part);
     start = end + 1;
   }
@@ -426,10 +433,16 @@ function sensitiveLocation(form: string): string | undefined {
   if (UNIX_ROOTS.has(top)) return `a system directory (/${top})`;
   if (top === 'var' && comps[base + 1] !== undefined && comps[base + 1] !== 'tmp' && comps[base + 1] !== 'folders') return 'a system directory (/var)';
   if ((top === 'home' || top === 'users') && isHomeDotEntry(comps, base + 2)) return 'a dot-directory in a home directory';
-  const second = comps[base + 1];
-  if (top === 'opt' && second !== undefined && startsWithAny(second, SERVER_TREE_PREFIXES)) return `a server installation (/opt/${second})`;
-  if (top === 'usr' && second === 'local' && comps[base + 2] !== undefined && startsWithAny(comps[base + 2] as string, SERVER_TREE_PREFIXES)) {
-    return `a server installation (/usr/local/${comps[base + 2] as string})`;
+  // Web and database server trees: directories near the top of an OS tree (`/usr/share/nginx/`,
+  // `/opt/lampp/`, `/srv/www/`), or a user's web root (`/home/<user>/public_html/`).
+  const serverFrom = top === 'home' ? base + 2 : base + 1;
+  const serverTo = top === 'home' || top === 'srv' ? serverFrom : base + 3;
+  if (SYSTEM_TREES.has(top) || top === 'srv' || top === 'home') {
+    for (let i = serverFrom; i <= serverTo && i < comps.length - 1; i++) {
+      const dir = comps[i] as string;
+      if (dir === 'bin' || dir === 'sbin') break;
+      if (startsWithAny(dir, SERVER_TREE_PREFIXES)) return `a server installation (${dir})`;
+    }
   }
   // Only inside OS-managed trees: `/workspace/deploy/etc/nginx.conf` is a project's own file.
   if (!SYSTEM_TREES.has(top)) return undefined;

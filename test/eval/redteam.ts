@@ -66,6 +66,9 @@ function pathAttacks(out: RedteamEntry[]): void {
     '%2fetc%2fpasswd', '%252fetc%252fpasswd', '\uff0fetc\uff0fpasswd', '/etc\uff0fshadow', '/proc%2fself%2fenviron',
     ' /etc/passwd', '/etc/passwd ', '/dev/tcp/10.0.0.1/4444', '/boot/grub/grub.cfg', '/root/secrets.txt',
     '%USERPROFILE%\\.ssh\\id_rsa', '/usr/local/etc/php.ini', '/opt/lampp/etc/httpd.conf', '/var/lib/mysql/mysql/user.MYD',
+    '/.;/etc/passwd', '/home/user/public_html/wp-config.php', '/srv/www/htdocs/index.php', '/usr/share/nginx/html/index.html',
+    '/usr/lib/php/php.ini', '/Applications/MAMP/conf/apache/httpd.conf', '/usr/share/tomcat7/conf/server.xml',
+    '/opt/jboss/standalone/configuration/standalone.xml', 'report.txt%0a.pdf', 'notes%0d%0aSet-Cookie:x.txt',
   ];
   for (const v of lfi) out.push({ kind: 'path', cls: 'lfi', label: 'attack', value: v });
 }
@@ -88,6 +91,8 @@ function pathBenign(out: RedteamEntry[]): void {
     '/workspace/src/sys/mod.rs', 'D:\\data\\Windows Apps\\setup.exe', '/srv/share/dev/README.md', '/home/alice/projects/boot/loader.c',
     'examples/..foo/bar.txt', 'src/routes/[[...all]].ts', 'x/.well-known/security.txt', '/workspace/.vscode/settings.json',
     '/home/alice/projects/.env.example', '.ssh-config-template.md', 'notes/id_rsa.pub.example.txt',
+    '/usr/bin/php', '/usr/local/bin/mysql', '/srv/share/www/index.html', '/home/alice/projects/www/index.html', '/workspace/php/app.php',
+    '/usr/share/grafana', '/data/public/a;b/c.txt', 'clients/Rock &amp; Roll/&#38;invoice.pdf', 'C:\\data\\x2e-report.txt',
   ];
   for (const v of values) out.push({ kind: 'path', cls: 'none', label: 'benign', value: v });
 }
