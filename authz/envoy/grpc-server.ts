@@ -12,6 +12,7 @@
  * a trailers-only response.
  */
 import http2 from 'node:http2';
+import type net from 'node:net';
 
 /** The gRPC status codes this server sends (grpc/grpc doc statuscodes.md). */
 export const GrpcStatus = {
@@ -137,6 +138,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     // budget (10 MB) would refuse bodies our receive limit allows.
     maxSessionMemory: Math.max(10, Math.ceil((4 * maxBodyBytes) / (1024 * 1024))),
   });
+  // An answer is one small write: send it now rather than wait for Nagle's algorithm.
+  server.on('connection', (socket: net.Socket) => socket.setNoDelay(true));
 
   server.on('session', (session) => {
     sessions.add(session);
