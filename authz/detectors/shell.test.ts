@@ -68,6 +68,13 @@ describe('inspectShell: metacharacters that start a second command or an expansi
     expect(inspectShell('temp\\nid', undefined)?.rule).toBe('shell-newline');
   });
 
+  it('reads three-digit octal escapes as printf and $\'…\' do, except in Windows paths', () => {
+    expect(inspectShell('\\073id', undefined)?.rule).toBe('shell-separator');
+    expect(inspectShell('a\\174id', undefined)?.rule).toBe('shell-separator');
+    expect(inspectShell('C:\\2024\\012 report', undefined)).toBeUndefined();
+    expect(inspectShell('v\\100', undefined)).toBeUndefined();
+  });
+
   it.each([
     ['file%3bid', 'shell-separator'],
     ['file%0aid', 'shell-newline'],

@@ -256,7 +256,7 @@ const ESCAPABLE = new Set([0x3b, 0x26, 0x7c, 0x60, 0x24, 0x3c, 0x3e, 0x0a, 0x0d]
 
 /**
  * Backslash-escape text that decodes to a metacharacter: `\n`/`\r` (unless the value is a
- * Windows path full of backslash separators), `\xHH`, `\uHHHH`, `\0NNN`.
+ * Windows path full of backslash separators), `\xHH`, `\uHHHH`, `\0NNN`, `\NNN`.
  */
 function findEscapedText(s: string): Hit | undefined {
   const first = s.indexOf('\\');
@@ -288,6 +288,10 @@ function findEscapedText(s: string): Hit | undefined {
     } else if (a === 0x30 && isOctal(s.charCodeAt(i + 2)) && isOctal(s.charCodeAt(i + 3)) && isOctal(s.charCodeAt(i + 4))) {
       code = ((s.charCodeAt(i + 2) - 0x30) << 6) | ((s.charCodeAt(i + 3) - 0x30) << 3) | (s.charCodeAt(i + 4) - 0x30);
       len = 5;
+    } else if (!windowsLike && isOctal(a) && isOctal(s.charCodeAt(i + 2)) && isOctal(s.charCodeAt(i + 3))) {
+      // `\073` as printf and $'…' read it (echo -e wants the `\0` form above).
+      code = ((a - 0x30) << 6) | ((s.charCodeAt(i + 2) - 0x30) << 3) | (s.charCodeAt(i + 3) - 0x30);
+      len = 4;
     }
     if (code !== -1 && ESCAPABLE.has(code)) {
       return { rule: code === 0x0a || code === 0x0d ? 'shell-newline' : 'shell-separator', what: `escaped ${describeToken(String.fromCharCode(code))} text`, token: s.slice(i, i + len), at: i };
