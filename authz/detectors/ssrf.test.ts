@@ -78,6 +78,8 @@ describe('inspectUrl: blocked addresses in every spelling', () => {
     ['http://10-0-0-1.attacker.example/', 'ssrf-internal-host'],
     ['https://localh.st:8443/latest/meta-data/', 'ssrf-internal-host'],
     ['http://magic-127-0-0-1.nip.io/', 'ssrf-internal-host'],
+    ['http://vault.service.consul:8200/', 'ssrf-internal-host'],
+    ['http://metadata.tencentyun.com/latest/meta-data/', 'ssrf-metadata'],
   ])('%s → %s', (value, expected) => {
     expect(ruleOf(value)).toBe(expected);
   });
@@ -169,6 +171,7 @@ describe('inspectUrl: public URLs pass', () => {
     'https://172.32.0.1/',
     'https://100.128.0.1/',
     'https://169.255.0.1/',
+    'https://www.consul.io/docs',
   ])('%s', (value) => {
     expect(inspectUrl(value, undefined)).toBeUndefined();
   });

@@ -270,6 +270,7 @@ function classifyIpv6(g: readonly number[]): HostVerdict | undefined {
 const METADATA_NAMES = new Set([
   'metadata', 'metadata.google.internal', 'metadata.goog', 'instance-data', 'instance-data.ec2.internal',
   'metadata.azure.com', 'metadata.azure.internal', 'metadata.packet.net', 'metadata.platformequinix.com',
+  'metadata.tencentyun.com', 'rancher-metadata',
 ]);
 const INTERNAL_NAMES = new Set([
   'localhost', 'localhost.localdomain', 'ip6-localhost', 'ip6-loopback', 'kubernetes', 'kubernetes.default',
@@ -278,7 +279,7 @@ const INTERNAL_NAMES = new Set([
 /** Suffixes of names that resolve only inside a host, a LAN or a cluster (RFC 6761, RFC 6762, k8s DNS). */
 const INTERNAL_SUFFIXES = [
   '.localhost', '.local', '.localdomain', '.internal', '.intranet', '.lan', '.home.arpa', '.corp', '.home',
-  '.svc', '.cluster.local', '.svc.cluster.local', '.kubernetes.default', '.kubernetes.default.svc',
+  '.svc', '.cluster.local', '.svc.cluster.local', '.kubernetes.default', '.kubernetes.default.svc', '.consul',
 ];
 /** Wildcard-DNS, rebinding and redirect services that answer with an address chosen in the name. */
 const ADDRESS_IN_NAME_SERVICES = [

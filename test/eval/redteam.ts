@@ -314,6 +314,8 @@ function urlAttacks(out: RedteamEntry[]): void {
     'http://%6c%6f%63%61%6c%68%6f%73%74/', 'http://127.0.0.1%0d%0aX-Injected:1/', 'http://[::1]:80/', 'gopher://localhost:25/_HELO',
     'dict://127.0.0.1:6379/info', 'ldaps://10.0.0.1/', 'smb://10.0.0.1/share', 'php://filter/resource=http://127.0.0.1', 'mailto:root@localhost',
     'http://169.254.169.254.xip.io/', 'https://0x7f000001.nip.io', 'https://localtest.me:8443/', 'http://example.com@@127.0.0.1/',
+    'http://metadata.tencentyun.com/latest/meta-data/', 'http://consul.service.consul:8500/v1/kv/', 'http://host.docker.internal:2375/',
+    'http://\u246f\u2468\uff61\u2461\u2464\u2463\uff61\u246f\u2468\uff61\u2461\u2464\u2463/',
   ];
   for (const v of other) out.push({ kind: 'url', cls: 'ssrf', label: 'attack', value: v });
 }
