@@ -69,6 +69,9 @@ describe('inspectSqlFragment: values that change query structure', () => {
     ['CALL proc()', 'sqli-stacked'],
     ["COPY t FROM '/etc/passwd'", 'sqli-stacked'],
     ['1 procedure analyse()', 'sqli-procedure'],
+    // Keywords split by comments a filter deletes.
+    ['UNI/**/ON SEL/**/ECT', 'sqli-union'],
+    ['1 UN/*x*/ION SE/**/LECT 1', 'sqli-union'],
   ])('flags %s', (value, expected) => {
     expect(ruleOf(value)).toBe(expected);
   });
@@ -130,6 +133,7 @@ describe('inspectSqlFragment: ordinary values pass', () => {
     'Grant Park',
     'update your profile',
     'surgical procedure (knee)',
+    'See chapter/*draft*/notes',
   ])('passes %j', (value) => {
     expect(inspectSqlFragment(value, { kind: 'sql-fragment' })).toBeUndefined();
   });

@@ -768,6 +768,32 @@ function decodeCharacterReferences(value: string): string | undefined {
   return changed ? out + value.slice(from) : undefined;
 }
 
+/**
+ * Block comments that split a keyword (`UNI`, an empty comment, `ON`), for a filter (or an old
+ * parser) that deletes comments before the query runs. Undefined unless a comment sits
+ * between two letters.
+ */
+function withoutSplittingComments(value: string): string | undefined {
+  let i = value.indexOf('/*');
+  if (i === -1) return undefined;
+  let out = '';
+  let from = 0;
+  let split = false;
+  while (i !== -1) {
+    const end = value.indexOf('*/', i + 2);
+    if (end === -1) break;
+    if (isLetter(value.charCodeAt(i - 1)) && isLetter(value.charCodeAt(end + 2))) split = true;
+    out += value.slice(from, i);
+    from = end + 2;
+    i = value.indexOf('/*', from);
+  }
+  return split ? out + value.slice(from) : undefined;
+}
+
+function isLetter(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+}
+
 /** Query-string form without escapes: `1+order+by+1` (a `+` stands for a space). */
 function plusAsSpace(value: string): string | undefined {
   if (!value.includes('+')) return undefined;
@@ -807,6 +833,11 @@ export function inspectSqlFragment(value: string, _rule: ArgumentRule | undefine
     const folded = foldQuoteLookalikes(value);
     if (folded !== undefined) {
       const f = found(folded, ' (with quote and full-width look-alikes read as ASCII)');
+      if (f !== undefined) return f;
+    }
+    const joined = withoutSplittingComments(value);
+    if (joined !== undefined) {
+      const f = found(joined, ' (with keyword-splitting comments removed)');
       if (f !== undefined) return f;
     }
     const unescaped = decodeCharacterReferences(value);

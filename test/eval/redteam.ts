@@ -241,7 +241,7 @@ const FRAGMENT_ATTACKS = [
   "'; select * from users; --", "1;SELECT+IF(1=1,SLEEP(5),0)", "' AND 1=CAST((SELECT version()) AS int)--", "' || (SELECT 1 FROM dual) || '",
   '&#39; OR 1=1--', '&#x27; OR &#x27;1&#x27;=&#x27;1', "' \uff2f\uff32 1=1--", '1 \uff35\uff2e\uff29\uff2f\uff2e \uff33\uff25\uff2c\uff25\uff23\uff34 1',
   "admin\" #", "'#", '1 AND MAKE_SET(1=1,1)', 'DROP TABLE users', 'DELETE FROM users', 'UPDATE users SET admin=1',
-  'GRANT ALL ON accounts TO public', 'CALL proc()', "COPY t FROM '/etc/passwd'", 'INSERT INTO users VALUES (1)', "x' OR username IS NOT NULL OR username = '", "1' OR '1'='1' LIMIT 1 OFFSET 0 --", "' or true#",
+  'UNI/**/ON SEL/**/ECT', '1 uni/**/on sel/**/ect 1,2', 'GRANT ALL ON accounts TO public', 'CALL proc()', "COPY t FROM '/etc/passwd'", 'INSERT INTO users VALUES (1)', "x' OR username IS NOT NULL OR username = '", "1' OR '1'='1' LIMIT 1 OFFSET 0 --", "' or true#",
 ];
 
 function fragmentAttacks(out: RedteamEntry[]): void {
