@@ -60,18 +60,61 @@ const COLON = ':';
 const EMPTY = new Uint8Array(0);
 
 /**
- * Open-addressing table from a word's hash to its vocabulary id, so that words outside the
- * vocabulary (almost all of them) are rejected without allocating a string.
+ * Word classes of the automaton's alphabet (index = UTF-16 code unit): SEPARATOR for
+ * everything that is not part of a word, COLON_CLASS for `:` (a word of its own), APOSTROPHE
+ * for `'` and U+2019 (inside a word, never at its start), then one class per lower-cased
+ * ASCII letter, digit and `_`. A word is a run of classes ≥ APOSTROPHE. 64 KiB, so that no
+ * code unit needs a range test before the read.
+ */
+const CLASS = new Uint8Array(65536);
+const SEPARATOR = 0;
+const COLON_CLASS = 1;
+const APOSTROPHE = 2;
+/** Classes of word characters a word can start with are this or more. */
+const WORD_START = 3;
+/** Row width of the automaton: the classes, rounded up. */
+const STRIDE = 64;
+/** Lower-cased ASCII code of each class (0 for SEPARATOR and COLON_CLASS). */
+const CLASS_CHAR = new Uint8Array(STRIDE);
+{
+  let next = WORD_START;
+  const add = (c: number, folded: number): void => {
+    if (CLASS[folded] === SEPARATOR) {
+      CLASS[folded] = next;
+      CLASS_CHAR[next] = folded;
+      next++;
+    }
+    CLASS[c] = CLASS[folded] as number;
+  };
+  for (let c = 97; c <= 122; c++) add(c, c);
+  for (let c = 65; c <= 90; c++) add(c, c + 32);
+  for (let c = 48; c <= 57; c++) add(c, c);
+  add(95, 95);
+  CLASS[39] = APOSTROPHE;
+  CLASS[0x2019] = APOSTROPHE;
+  CLASS_CHAR[APOSTROPHE] = 39;
+  CLASS[58] = COLON_CLASS;
+}
+const UNDERSCORE_CLASS = CLASS[95] as number;
+
+/** Rows of the automaton's fixed states (row offsets, multiples of STRIDE). */
+const DEAD = 0;
+/** Dead after an `_`: the word is no vocabulary word but reads as `<ident>`. */
+const DEAD_IDENT = STRIDE;
+const ROOT = 2 * STRIDE;
+
+/**
+ * The vocabulary as a deterministic automaton over word classes (a trie with two dead
+ * states), so that reading a word's characters also finds its id: one table read per
+ * character, no hashing, no second comparison, and a word outside the vocabulary (almost all
+ * of them) costs one step per character once it has left the trie. Row `r` holds the next
+ * row per class; its SEPARATOR column, never a transition, holds the id of the word that ends
+ * in that state (OTHER, or the `<ident>` id after an `_` outside any vocabulary word).
  */
 class Vocabulary {
   readonly words: string[] = [];
   private readonly ids = new Map<string, number>();
-  private table = new Int32Array(0);
-  private hashes = new Int32Array(0);
-  private mask = 0;
-  /** Each word's characters (`chars[at[id] .. at[id + 1])`), compared without string reads. */
-  private at = new Int32Array(0);
-  private chars = new Uint8Array(0);
+  next = new Int32Array(0);
 
   idOf(word: string): number {
     let id = this.ids.get(word);
@@ -83,76 +126,57 @@ class Vocabulary {
     return id;
   }
 
-  seal(): void {
-    let size = 64;
-    while (size < this.words.length * 4) size *= 2;
-    this.table = new Int32Array(size).fill(-1);
-    this.hashes = new Int32Array(size);
-    this.mask = size - 1;
-    this.at = new Int32Array(this.words.length + 1);
-    let total = 0;
+  /** Builds the automaton; `identId` is the id words holding an `_` read as. */
+  seal(identId: number): void {
+    const rows: number[][] = [];
+    const underscored: boolean[] = [];
+    const row = (ident: boolean): number => {
+      rows.push(new Array<number>(STRIDE).fill(-1));
+      underscored.push(ident);
+      return rows.length - 1;
+    };
+    row(false);
+    row(true);
+    const root = row(false);
+    const accept = new Map<number, number>();
     this.words.forEach((w, id) => {
-      this.at[id] = total;
-      total += w.length;
-    });
-    this.at[this.words.length] = total;
-    this.chars = new Uint8Array(total);
-    this.words.forEach((w, id) => {
-      let h = 0x811c9dc5 | 0;
-      for (let i = 0; i < w.length; i++) {
-        h = Math.imul(h ^ w.charCodeAt(i), 0x01000193);
-        this.chars[(this.at[id] as number) + i] = w.charCodeAt(i);
+      // Only words a scan can read: lower-case word characters, not starting with `'`, and
+      // no longer than MAX_WORD (longer words are never looked up).
+      if (w.length === 0 || w.length > MAX_WORD || (CLASS[w.charCodeAt(0)] as number) < WORD_START) return;
+      for (let k = 0; k < w.length; k++) {
+        const c = w.charCodeAt(k);
+        if ((CLASS[c] as number) < APOSTROPHE || CLASS_CHAR[CLASS[c] as number] !== c) return;
       }
-      let slot = h & this.mask;
-      while (this.table[slot] !== -1) slot = (slot + 1) & this.mask;
-      this.table[slot] = id;
-      this.hashes[slot] = h;
+      let state = root;
+      for (let k = 0; k < w.length; k++) {
+        const cls = CLASS[w.charCodeAt(k)] as number;
+        let to = (rows[state] as number[])[cls] as number;
+        if (to < 0) {
+          to = row((underscored[state] as boolean) || cls === UNDERSCORE_CLASS);
+          (rows[state] as number[])[cls] = to;
+        }
+        state = to;
+      }
+      accept.set(state, id);
     });
-  }
-
-  /** The id of the word `units[start, end)` (hashed to `h` after folding), or OTHER. */
-  lookup(units: Uint16Array, start: number, end: number, h: number): number {
-    let slot = h & this.mask;
-    for (;;) {
-      const id = this.table[slot] as number;
-      if (id === -1) return OTHER;
-      if (this.hashes[slot] === h && this.equals(units, start, end, id)) return id;
-      slot = (slot + 1) & this.mask;
-    }
-  }
-
-  private equals(units: Uint16Array, start: number, end: number, id: number): boolean {
-    const at = this.at[id] as number;
-    if ((this.at[id + 1] as number) - at !== end - start) return false;
-    const { chars } = this;
-    for (let i = start; i < end; i++) if (FOLD[units[i] as number] !== chars[at + i - start]) return false;
-    return true;
+    const next = new Int32Array(rows.length * STRIDE);
+    rows.forEach((r, state) => {
+      const ident = underscored[state] as boolean;
+      for (let cls = APOSTROPHE; cls < STRIDE; cls++) {
+        const to = r[cls] as number;
+        const dead = ident || cls === UNDERSCORE_CLASS || state === 1 ? DEAD_IDENT : DEAD;
+        next[state * STRIDE + cls] = to >= 0 ? to * STRIDE : dead;
+      }
+      next[state * STRIDE + SEPARATOR] = accept.get(state) ?? (ident ? identId : OTHER);
+      next[state * STRIDE + COLON_CLASS] = DEAD;
+    });
+    this.next = next;
   }
 }
 
-/** FOLD value of `:`, which is a word of its own (below every word character). */
-const COLON_CLASS = 1;
-/** FOLD value of `'`: inside a word, never at its start. */
-const APOSTROPHE = 39;
-
-/**
- * Per UTF-16 code unit: the lower-cased ASCII code of a word character (letters, digits, `_`,
- * `'`, with U+2019 folded to `'`), COLON_CLASS for `:`, 0 for everything else. A word is a
- * run of values ≥ APOSTROPHE, so one table read per character classifies and folds it. 64 KiB,
- * so that no code unit needs a range test before the read.
- */
-const FOLD = new Uint8Array(65536);
-for (let c = 48; c <= 57; c++) FOLD[c] = c;
-for (let c = 97; c <= 122; c++) FOLD[c] = c;
-for (let c = 65; c <= 90; c++) FOLD[c] = c + 32;
-FOLD[95] = 95;
-FOLD[39] = APOSTROPHE;
-FOLD[0x2019] = APOSTROPHE;
-FOLD[58] = COLON_CLASS;
-
 /** Word characters of e-mail hosts and of `isWordCode` below. */
 function isWordCode(c: number): boolean {
-  return FOLD[c] as number >= APOSTROPHE;
+  return (CLASS[c] as number) >= APOSTROPHE;
 }
 
 /** Lists of rule indices per vocabulary id, flattened: `rules[at[id] .. at[id + 1])`. */
@@ -191,15 +215,10 @@ export class PhraseMatcher {
   private readonly maxSpan: number;
   /** 1 for the vocabulary ids of rules' first words (index = id). */
   private readonly firstIds: Uint8Array;
-  /** Per first character (folded): bit k set when some rule's first word has k characters. */
-  private readonly firstShape = new Uint32Array(128);
+  /** Per class of the first character: bit k set when some rule's first word has k characters. */
+  private readonly firstShape = new Uint32Array(STRIDE);
   /** Length of the shortest first word of a rule. */
   private readonly minFirst: number;
-  /**
-   * Vocabulary id of each one-letter ASCII word (index = lower-cased code), OTHER if none:
-   * text of one-letter words (`a a a …`, `<a<a…`) then skips the hash-table probe.
-   */
-  private readonly single = new Int32Array(128).fill(OTHER);
   /** The ring of the latest words: vocabulary ids and UTF-16 starts. */
   private readonly ids = new Int32Array(RING);
   private readonly starts = new Int32Array(RING);
@@ -231,7 +250,7 @@ export class PhraseMatcher {
       for (const id of (c.slots[0] as Slot).ids) add(byFirst, id, c.index);
       for (const id of (c.slots[c.slots.length - 1] as Slot).ids) add(byLast, id, c.index);
     }
-    this.vocab.seal();
+    this.vocab.seal(this.identId);
     const size = this.vocab.words.length;
     this.schemes = new Uint8Array(size);
     for (const id of schemeIds) this.schemes[id] = 1;
@@ -245,14 +264,11 @@ export class PhraseMatcher {
     for (const id of byFirst.keys()) {
       const w = this.vocab.words[id] as string;
       this.firstIds[id] = 1;
-      const c = w.charCodeAt(0);
-      if (w.length < 32 && c < 128) this.firstShape[c] = (this.firstShape[c] as number) | (1 << w.length);
+      const c = CLASS[w.charCodeAt(0)] as number;
+      if (w.length < 32 && c >= WORD_START) this.firstShape[c] = (this.firstShape[c] as number) | (1 << w.length);
       minFirst = Math.min(minFirst, w.length);
     }
     this.minFirst = Math.max(1, minFirst);
-    this.vocab.words.forEach((w, id) => {
-      if (w.length === 1 && w.charCodeAt(0) < 128) this.single[w.charCodeAt(0)] = id;
-    });
     for (const c of this.compiled) {
       for (const slot of c.slots) {
         slot.accepts = new Uint8Array(size);
@@ -316,30 +332,31 @@ export class PhraseMatcher {
    */
   private nextFirstWord(units: Uint16Array, from: number): number {
     const n = units.length;
-    const { minFirst, firstShape, firstIds, vocab } = this;
+    const { minFirst, firstShape, firstIds, identId } = this;
+    const next = this.vocab.next;
     let i = from;
     while (i + minFirst <= n) {
       const probe = i + minFirst - 1;
-      if ((FOLD[units[probe] as number] as number) < APOSTROPHE) {
+      if ((CLASS[units[probe] as number] as number) < APOSTROPHE) {
         i = probe + 1;
         continue;
       }
       let start = probe;
-      while (start > i && (FOLD[units[start - 1] as number] as number) >= APOSTROPHE) start--;
+      while (start > i && (CLASS[units[start - 1] as number] as number) >= APOSTROPHE) start--;
       let end = probe + 1;
-      while (end < n && (FOLD[units[end] as number] as number) >= APOSTROPHE) end++;
-      while (start < end && (FOLD[units[start] as number] as number) === APOSTROPHE) start++;
+      while (end < n && (CLASS[units[end] as number] as number) >= APOSTROPHE) end++;
+      while (start < end && (CLASS[units[start] as number] as number) === APOSTROPHE) start++;
       if (start === end) {
         i = end + 1;
         continue;
       }
       const len = end - start;
-      const d = FOLD[units[start] as number] as number;
+      const d = CLASS[units[start] as number] as number;
       if (len >= minFirst && len < 32 && ((firstShape[d] as number) >>> len) & 1) {
-        let h = 0x811c9dc5 | 0;
-        for (let k = start; k < end; k++) h = Math.imul(h ^ (FOLD[units[k] as number] as number), 0x01000193);
-        const id = vocab.lookup(units, start, end, h);
-        if (id >= 0 && firstIds[id] === 1) return start;
+        let row = ROOT;
+        for (let k = start; k < end; k++) row = next[row + (CLASS[units[k] as number] as number)] as number;
+        const id = next[row] as number;
+        if (id >= 0 && id !== identId && firstIds[id] === 1) return start;
       }
       i = end + 1;
     }
@@ -357,7 +374,8 @@ export class PhraseMatcher {
     let count = 0;
     const n = units.length;
     // Hot-loop fields as locals: this loop runs once per word of possibly hostile text.
-    const { vocab, single, spans, compiled, maxSpan, schemes, colonId, emailId, urlId, identId } = this;
+    const { spans, compiled, maxSpan, schemes, colonId, emailId, urlId } = this;
+    const next = this.vocab.next;
     const { at: firstAt, rules: firstRules } = this.byFirst;
     const { at: lastAt, rules: lastRules } = this.byLast;
     // Word count at the latest first-slot word of any rule: while it is out of every rule's
@@ -383,8 +401,8 @@ export class PhraseMatcher {
       // Separators and apostrophes (a word never starts with one), in a loop of their own.
       let d = 0;
       while (i < n) {
-        d = FOLD[units[i] as number] as number;
-        if (d > APOSTROPHE || d === COLON_CLASS) break;
+        d = CLASS[units[i] as number] as number;
+        if (d >= WORD_START || d === COLON_CLASS) break;
         i++;
       }
       if (i >= n) return;
@@ -393,35 +411,27 @@ export class PhraseMatcher {
       if (d === COLON_CLASS) {
         id = colonId;
       } else {
-        let e = end < n ? (FOLD[units[end] as number] as number) : 0;
-        let underscore = d === 95;
-        if (e < APOSTROPHE) {
-          // One-letter word (`a a a …`, `<a<a…`): no hash, no probe.
-          id = single[d] as number;
-        } else {
-          let h = Math.imul(0x811c9dc5 ^ d, 0x01000193);
-          do {
-            if (e === 95) underscore = true;
-            h = Math.imul(h ^ e, 0x01000193);
-            end++;
-            e = end < n ? (FOLD[units[end] as number] as number) : 0;
-          } while (e >= APOSTROPHE);
-          id = end - i <= MAX_WORD ? vocab.lookup(units, i, end, h) : OTHER;
+        // The automaton reads the word and yields its id (see Vocabulary).
+        let row = next[ROOT + d] as number;
+        while (end < n) {
+          const e = CLASS[units[end] as number] as number;
+          if (e < APOSTROPHE) break;
+          row = next[row + e] as number;
+          end++;
         }
-        const next = end + 1 < n ? (units[end] as number) : 0;
-        if (next === 64) {
+        id = next[row] as number;
+        const after = end + 1 < n ? (units[end] as number) : 0;
+        if (after === 64) {
           const email = emailEnd(units, end + 1);
           if (email > 0) {
             id = emailId;
             end = email;
-            underscore = false;
           }
-        } else if (next === 58 && id >= 0 && schemes[id] === 1 && end + 2 < n && units[end + 1] === 47 && units[end + 2] === 47) {
+        } else if (after === 58 && id >= 0 && schemes[id] === 1 && end + 2 < n && units[end + 1] === 47 && units[end + 2] === 47) {
           // URL: scheme://… up to whitespace.
           while (end < n && (units[end] as number) > 32) end++;
           id = urlId;
         }
-        if (id === OTHER && underscore) id = identId;
       }
       const slot = count & (RING - 1);
       count++;
