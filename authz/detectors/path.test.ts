@@ -89,6 +89,9 @@ describe('inspectPath: NUL, encodings, wrappers, sensitive roots', () => {
     ['/usr/share/nginx/html/index.html', 'path-sensitive-root'],
     ['/home/bob/public_html/wp-config.php', 'path-sensitive-root'],
     ['/srv/www/htdocs/index.php', 'path-sensitive-root'],
+    ['%SYSTEMROOT%\\win.ini', 'path-sensitive-root'],
+    ['%SystemDrive%\\boot.ini', 'path-sensitive-root'],
+    ['%HOMEPATH%\\.ssh\\id_rsa', 'path-sensitive-root'],
     // A control character (raw or encoded) is never part of a real file name.
     ['%0a/bin/cat%20/etc/passwd', 'path-control-character'],
     ['report\r\n.txt', 'path-control-character'],
@@ -130,6 +133,8 @@ describe('inspectPath: benign paths pass without an allowlist', () => {
     '/srv/share/www/index.html',
     '/home/alice/projects/www/index.html',
     '/data/public/a;b/c.txt',
+    '%SystemDrive%\\Users\\alice\\report.docx',
+    '%APPDATA%\\Code\\User\\settings.json',
   ])('%s', (value) => {
     expect(inspectPath(value, undefined)).toBeUndefined();
   });

@@ -407,8 +407,13 @@ function sensitiveLocation(form: string): string | undefined {
   const first = comps[0];
   if (first === undefined) return undefined;
   // Home directories: ~/.x, $HOME/.x, %USERPROFILE%\.x
-  if ((first === '~' || first === '$home' || first === '${home}' || first === '%userprofile%') && isHomeDotEntry(comps, 1)) {
+  if ((first === '~' || first === '$home' || first === '${home}' || first === '%userprofile%' || first === '%homepath%' || first === '$env:userprofile') && isHomeDotEntry(comps, 1)) {
     return 'a dot-directory in a home directory';
+  }
+  // Environment variables that expand to the Windows directory or the system drive.
+  if (first === '%systemroot%' || first === '%windir%' || first === '$env:systemroot' || first === '$env:windir') return `a Windows system location (${first})`;
+  if ((first === '%systemdrive%' || first === '$env:systemdrive') && comps[1] !== undefined && WINDOWS_ROOTS.has(comps[1])) {
+    return `a Windows system location (${comps[1]})`;
   }
   if (/^[a-z]:$/.test(first)) {
     const top = comps[1];
