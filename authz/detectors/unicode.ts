@@ -72,6 +72,15 @@ export function findInvisible(value: string): InvisibleRun | undefined {
   const units = codeUnitsOf(value);
   const n = units.length;
   let i = 0;
+  // Two units at a time up to the first non-ASCII one (no invisible character is ASCII): one
+  // test per pair. Past it, one table read per unit (switching back and forth costs more).
+  if (units.byteOffset % 4 === 0) {
+    const pairs = new Uint32Array(units.buffer, units.byteOffset, n >>> 1);
+    const m = pairs.length;
+    let k = 0;
+    while (k < m && ((pairs[k] as number) & 0xff80ff80) === 0) k++;
+    i = 2 * k;
+  }
   while (i < n && INVISIBLE_UNIT[units[i] as number] === 0) i++;
   return i === n ? undefined : exactInvisible(units, i);
 }
