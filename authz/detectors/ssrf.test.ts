@@ -172,6 +172,9 @@ describe('inspectUrl: public URLs pass', () => {
     'https://100.128.0.1/',
     'https://169.255.0.1/',
     'https://www.consul.io/docs',
+    // An escaped newline in the query is data the client sends escaped (pre-filled issue bodies).
+    'https://github.com/o/r/issues/new?body=line1%0D%0Aline2',
+    'https://example.com/search?q=a%0Ab#x%0a',
   ])('%s', (value) => {
     expect(inspectUrl(value, undefined)).toBeUndefined();
   });

@@ -380,7 +380,9 @@ export function inspectUrlCompiled(value: string, rule: CompiledUrlRule): Detect
   }
   const backslash = value.indexOf('\\');
   if (backslash !== -1) return fail('ssrf-parser-confusion', 'backslash in URL (WHATWG reads it as "/", other parsers as data)', value, backslash, 1);
-  const crlf = findEncodedCrlf(value);
+  // In the query or fragment an escaped CR/LF is data that clients send still escaped (a
+  // pre-filled issue body, a multi-line search); before it, servers and proxies decode it.
+  const crlf = findEncodedCrlf(value, queryStart(value));
   if (crlf !== -1) return fail('ssrf-crlf', 'percent-encoded CR/LF in URL (header injection into the fetched request)', value, crlf, 3);
   // Authority
   let i = 0;
@@ -424,9 +426,16 @@ function findShadowAuthority(rest: string, from: number, value: string): Detecto
   return undefined;
 }
 
-function findEncodedCrlf(s: string): number {
+function queryStart(s: string): number {
+  const q = s.indexOf('?');
+  const h = s.indexOf('#');
+  if (q === -1) return h === -1 ? s.length : h;
+  return h === -1 ? q : Math.min(q, h);
+}
+
+function findEncodedCrlf(s: string, end: number): number {
   let i = s.indexOf('%');
-  while (i !== -1) {
+  while (i !== -1 && i < end) {
     if (s.charCodeAt(i + 1) === 0x30) {
       const l = s.charCodeAt(i + 2) | 0x20;
       if (l === 0x61 || l === 0x64) return i;

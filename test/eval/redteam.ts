@@ -340,6 +340,7 @@ function urlBenign(out: RedteamEntry[]): void {
     'https://example.com/a/../b', 'https://raw.githubusercontent.com/u/r/main/README.md', 'https://1.2.3.4.example.com/', 'https://router.example.org/192.168.1.1',
     'http://ipv4.icanhazip.com/', 'https://www.10.com.au/', 'https://api.example.com/v1/items?limit=10&offset=20', 'https://example.museum/',
     'https://xn--fiq228c.com/', 'https://example.com/search?q=%E4%B8%AD%E6%96%87', 'HTTPS://EXAMPLE.COM/UPPER', 'https://example.com/#/route?x=1',
+    'https://github.com/o/r/issues/new?body=line1%0D%0Aline2', 'https://example.com/search?q=a%0Ab',
   ];
   for (const v of values) out.push({ kind: 'url', cls: 'none', label: 'benign', value: v });
 }
