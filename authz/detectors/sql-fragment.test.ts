@@ -71,6 +71,8 @@ describe('inspectSqlFragment: values that change query structure', () => {
     ['1 procedure analyse()', 'sqli-procedure'],
     // Keywords split by comments a filter deletes.
     ['UNI/**/ON SEL/**/ECT', 'sqli-union'],
+    ['USE master', 'sqli-stacked'],
+    ["print 'x'", 'sqli-stacked'],
     ['1 UN/*x*/ION SE/**/LECT 1', 'sqli-union'],
   ])('flags %s', (value, expected) => {
     expect(ruleOf(value)).toBe(expected);
@@ -134,6 +136,10 @@ describe('inspectSqlFragment: ordinary values pass', () => {
     'update your profile',
     'surgical procedure (knee)',
     'See chapter/*draft*/notes',
+    // Statement verbs that open prose rather than a complete statement.
+    'Print the current status',
+    'Use by date',
+    'Remote Procedure Calling (RPC)',
   ])('passes %j', (value) => {
     expect(inspectSqlFragment(value, { kind: 'sql-fragment' })).toBeUndefined();
   });

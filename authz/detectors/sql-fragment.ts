@@ -257,12 +257,12 @@ function objectFits(verb: string, object: string): boolean {
   return STATEMENT_OBJECTS.has(object);
 }
 
-/** The next word of `value` after `from` (spaces skipped), lower-case; `(`/`;` as themselves; '' at the end. */
+/** The next word of `value` after `from` (spaces skipped), lower-case; punctuation as itself; '' at the end. */
 function nextWord(value: string, from: number): string {
   let i = from;
   while (i < value.length && (value.charCodeAt(i) === 0x20 || value.charCodeAt(i) === 0x09)) i++;
-  const c = value.charCodeAt(i);
-  if (c === 0x28 || c === 0x3b) return value[i] as string;
+  if (i >= value.length) return '';
+  if (!isWordStart(value.charCodeAt(i))) return value[i] as string;
   const start = i;
   while (i < value.length && i - start < 16 && isWordStart(value.charCodeAt(i))) i++;
   return value.slice(start, i).toLowerCase();
@@ -274,8 +274,11 @@ function nextWord(value: string, from: number): string {
  */
 function continuesStatement(verb: string, value: string, at: number): boolean {
   const next = nextWord(value, at);
-  if (verb === 'call') return next === '(' || next === ';' || next === '';
+  const ends = next === '' || next === ';' || next === '-' || next === '#' || next === '/';
+  if (verb === 'call') return next === '(' || ends;
   if (verb === 'copy') return next === 'from' || next === 'to' || next === '(';
+  // `USE db`, `PRINT @@version`, `GOTO label` are complete; `Print the current status` is prose.
+  if (verb === 'use' || verb === 'print' || verb === 'goto') return ends;
   return true;
 }
 
@@ -537,7 +540,7 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
         break;
       case 'B':
         // MySQL `… PROCEDURE ANALYSE(…)` appended after a value (error-based extraction).
-        if (text === 'procedure' && p1 !== undefined && isOperand(p1.cls)) {
+        if (text === 'procedure' && p1 !== undefined && (isLiteral(p1.cls) || p1.cls === ')')) {
           pending = { test: (n) => n.cls === 'n' && nextWord(value, n.end) === '(', rule: 'sqli-procedure', message: 'PROCEDURE clause after a value', start: item.start };
         }
         break;

@@ -265,7 +265,7 @@ function fragmentBenign(out: RedteamEntry[]): void {
     'SELECT Comfort', 'Union Square Cafe', 'Order of the Phoenix', 'Drop Table Top Games', 'Insert Coin(s)', 'Exec Suites',
     '1 and a half', 'Y\'all', 'more or less', 'true or false', 'black or white', 'New York; London', "Tom's & Jerry's",
     "O'Brien or O'Neil", 'x = y', 'if and only if', "it's 3 or 4 o'clock", 'Sleep Number bed', 'Benchmark Electronics',
-    'Call of Duty', 'Copy that', 'Delete User', 'Update User', 'Grant Park', 'update your profile', 'Create Account', 'Insert Card',
+    'Print the current status', 'Use by date', 'Remote Procedure Calling (RPC)', 'Print shop coupons', 'Call of Duty', 'Copy that', 'Delete User', 'Update User', 'Grant Park', 'update your profile', 'Create Account', 'Insert Card',
     "Wendy's #123", "Women's", '--verbose', 'pre-order', 'AC/DC', "Hell's Kitchen", "'", "The Farmer's Daughter (1947)",
   ];
   for (const v of values) out.push({ kind: 'sql-fragment', cls: 'none', label: 'benign', value: v });
