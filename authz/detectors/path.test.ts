@@ -135,6 +135,7 @@ describe('inspectPath: benign paths pass without an allowlist', () => {
     '/data/public/a;b/c.txt',
     '%SystemDrive%\\Users\\alice\\report.docx',
     '%APPDATA%\\Code\\User\\settings.json',
+    'C:\\docs\\lsof\\00QUICKSTART.gz',
   ])('%s', (value) => {
     expect(inspectPath(value, undefined)).toBeUndefined();
   });

@@ -292,9 +292,12 @@ function findNul(s: string): { at: number; length: number } | undefined {
     if ((a === 0x78 || a === 0x58) && s.startsWith('00', i + 2)) return { at: i, length: 4 };
     if ((a === 0x75 || a === 0x55) && s.startsWith('0000', i + 2)) return { at: i, length: 6 };
     if (a === 0x30) {
-      const b = i + 2 < s.length ? s.charCodeAt(i + 2) : -1;
-      // `\0` alone or before punctuation; `\0day\` in a Windows path is a name, not NUL.
-      if (b === -1 || !(isAsciiLetter(b) || (b >= 0x31 && b <= 0x39))) return { at: i, length: 2 };
+      // `\0`, `\00`, `\000` alone or before punctuation; `\0day\`, `\00README` in a Windows
+      // path are names, not NUL.
+      let j = i + 2;
+      while (j < i + 4 && s.charCodeAt(j) === 0x30) j++;
+      const b = j < s.length ? s.charCodeAt(j) : -1;
+      if (b === -1 || !(isAsciiLetter(b) || (b >= 0x30 && b <= 0x39))) return { at: i, length: j - i };
     }
   }
   return undefined;
