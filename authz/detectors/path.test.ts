@@ -90,6 +90,8 @@ describe('inspectPath: NUL, encodings, wrappers, sensitive roots', () => {
     ['/home/bob/public_html/wp-config.php', 'path-sensitive-root'],
     ['/srv/www/htdocs/index.php', 'path-sensitive-root'],
     ['%SYSTEMROOT%\\win.ini', 'path-sensitive-root'],
+    ['C:\\PROGRA~1\\Apache\\conf\\httpd.conf', 'path-sensitive-root'],
+    ['C:\\DOCUME~1\\ADMINI~1\\ntuser.dat', 'path-sensitive-root'],
     ['%SystemDrive%\\boot.ini', 'path-sensitive-root'],
     ['%HOMEPATH%\\.ssh\\id_rsa', 'path-sensitive-root'],
     // A control character (raw or encoded) is never part of a real file name.
@@ -136,6 +138,8 @@ describe('inspectPath: benign paths pass without an allowlist', () => {
     '%SystemDrive%\\Users\\alice\\report.docx',
     '%APPDATA%\\Code\\User\\settings.json',
     'C:\\docs\\lsof\\00QUICKSTART.gz',
+    'C:\\MYDOCU~1\\notes.txt',
+    'C:\\data\\REPORT~1.PDF',
   ])('%s', (value) => {
     expect(inspectPath(value, undefined)).toBeUndefined();
   });

@@ -363,6 +363,21 @@ const WINDOWS_ROOTS = new Set([
   'sysprep.xml', 'unattend.xml', 'unattend.txt', 'unattended.xml', 'unattended.txt',
 ]);
 
+/** 8.3 short-name stems (`progra`, `docume`, `window`) of the Windows roots, as `PROGRA~1` spells them. */
+const WINDOWS_ROOT_STEMS = new Set([...WINDOWS_ROOTS].map((r) => r.replaceAll(' ', '').replaceAll('.', '').slice(0, 6)));
+
+/** `PROGRA~1` → `progra`; undefined for names that are not an 8.3 alias. */
+function shortNameStem(name: string): string | undefined {
+  const tilde = name.indexOf('~');
+  if (tilde < 1 || tilde > 6 || tilde + 1 >= name.length) return undefined;
+  for (let i = tilde + 1; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x2e) break; // `~1.ini` keeps its extension
+    if (c < 0x30 || c > 0x39) return undefined;
+  }
+  return name.slice(0, tilde);
+}
+
 function startsWithAny(name: string, prefixes: readonly string[]): boolean {
   for (const p of prefixes) if (name.startsWith(p)) return true;
   return false;
@@ -421,7 +436,9 @@ function sensitiveLocation(form: string): string | undefined {
   if (/^[a-z]:$/.test(first)) {
     const top = comps[1];
     if (top === undefined) return undefined;
-    if (WINDOWS_ROOTS.has(top) || startsWithAny(top, SERVER_TREE_PREFIXES) || top.startsWith('program files') || top.startsWith('sysprep') || top.startsWith('unattend')) {
+    const stem = shortNameStem(top);
+    const shortRoot = stem !== undefined && stem.length === 6 && WINDOWS_ROOT_STEMS.has(stem);
+    if (WINDOWS_ROOTS.has(top) || shortRoot || startsWithAny(top, SERVER_TREE_PREFIXES) || top.startsWith('program files') || top.startsWith('sysprep') || top.startsWith('unattend')) {
       return `a Windows system location (${top})`;
     }
     if (top === 'users' && (comps[3] === 'appdata' || (comps[3] ?? '').startsWith('ntuser') || isHomeDotEntry(comps, 3))) {

@@ -69,7 +69,7 @@ function pathAttacks(out: RedteamEntry[]): void {
     '/.;/etc/passwd', '/home/user/public_html/wp-config.php', '/srv/www/htdocs/index.php', '/usr/share/nginx/html/index.html',
     '/usr/lib/php/php.ini', '/Applications/MAMP/conf/apache/httpd.conf', '/usr/share/tomcat7/conf/server.xml',
     '/opt/jboss/standalone/configuration/standalone.xml', 'report.txt%0a.pdf', 'notes%0d%0aSet-Cookie:x.txt',
-    '%SYSTEMROOT%\\win.ini', '%WINDIR%\\system32\\config\\sam', '%SystemDrive%\\boot.ini', '%HOMEPATH%\\.ssh\\id_rsa', 'upload.php\\000.jpg',
+    '%SYSTEMROOT%\\win.ini', '%WINDIR%\\system32\\config\\sam', '%SystemDrive%\\boot.ini', '%HOMEPATH%\\.ssh\\id_rsa', 'upload.php\\000.jpg', 'C:\\PROGRA~1\\Apache\\conf\\httpd.conf', 'c:\\WINDOW~1\\win.ini',
   ];
   for (const v of lfi) out.push({ kind: 'path', cls: 'lfi', label: 'attack', value: v });
 }
@@ -94,7 +94,7 @@ function pathBenign(out: RedteamEntry[]): void {
     '/home/alice/projects/.env.example', '.ssh-config-template.md', 'notes/id_rsa.pub.example.txt',
     '/usr/bin/php', '/usr/local/bin/mysql', '/srv/share/www/index.html', '/home/alice/projects/www/index.html', '/workspace/php/app.php',
     '/usr/share/grafana', '/data/public/a;b/c.txt', '%SystemDrive%\\Users\\alice\\report.docx', '%APPDATA%\\Code\\User\\settings.json',
-    'C:\\docs\\lsof\\00QUICKSTART.gz', 'D:\\data\\0day.txt', 'clients/Rock &amp; Roll/&#38;invoice.pdf', 'C:\\data\\x2e-report.txt',
+    'C:\\docs\\lsof\\00QUICKSTART.gz', 'D:\\data\\0day.txt', 'C:\\MYDOCU~1\\notes.txt', 'clients/Rock &amp; Roll/&#38;invoice.pdf', 'C:\\data\\x2e-report.txt',
   ];
   for (const v of values) out.push({ kind: 'path', cls: 'none', label: 'benign', value: v });
 }
