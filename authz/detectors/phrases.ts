@@ -58,6 +58,17 @@ const MAX_WORD = 32;
 const OTHER = -1;
 const COLON = ':';
 const EMPTY = new Uint8Array(0);
+/** Bits of `roles`: the word is in a rule's first slot, last slot, or guard slot. */
+const FIRST = 1;
+const LAST = 2;
+const GUARD = 4;
+/** Guards are middle slots whose words are in at most this many middle slots of all rules. */
+const MAX_GUARD_USES = 4;
+/** A guard never seen: out of reach of every word count. */
+const NEVER = -0x40000000;
+/** The guard of rules without one, always within reach. */
+const NO_GUARD = 0;
+const ALWAYS = 0x40000000;
 
 /**
  * Word classes of the automaton's alphabet (index = UTF-16 code unit): SEPARATOR for
@@ -224,6 +235,19 @@ export class PhraseMatcher {
   private readonly starts = new Int32Array(RING);
   /** Per rule: 1 + the word index of its latest first-slot word (0 = never seen). */
   private readonly lastFirst: Int32Array;
+  /**
+   * Guards: the required word slots of each rule between its first and last. A rule is tried
+   * only when a word each of them accepts was kept within the rule's span (as for the first
+   * slot): on text made of words that end rules and start them (`the user must not …`),
+   * the backward match otherwise runs for phrases whose middle never came.
+   */
+  private readonly byGuard: RuleIndex;
+  /** The guard of each rule (index = rule), NO_GUARD for rules without one. */
+  private readonly guardOf: Int32Array;
+  /** Per vocabulary id: FIRST, LAST and GUARD bits, one read for the three tests a kept word needs. */
+  private readonly roles: Uint8Array;
+  /** Per guard: 1 + the word index of its latest word, NEVER if none (ALWAYS for NO_GUARD). */
+  private readonly lastGuard: Int32Array;
   private readonly urlId: number;
   private readonly emailId: number;
   private readonly colonId: number;
@@ -250,6 +274,29 @@ export class PhraseMatcher {
       for (const id of (c.slots[0] as Slot).ids) add(byFirst, id, c.index);
       for (const id of (c.slots[c.slots.length - 1] as Slot).ids) add(byLast, id, c.index);
     }
+    // One guard per rule, the middle slot whose words are in the fewest other middle slots,
+    // if they are few: each kept word updates the guards it is in, so a slot of common words
+    // (`the|this|a`) would cost every word of prose more than it saves.
+    const middle = (c: Compiled): Slot[] => c.slots.filter((slot, k) => k > 0 && k < c.slots.length - 1 && !slot.optional && slot.gap === 0);
+    const uses = new Map<number, number>();
+    for (const c of this.compiled) for (const slot of middle(c)) for (const id of slot.ids) uses.set(id, (uses.get(id) ?? 0) + 1);
+    const byGuard = new Map<number, number[]>();
+    const guardOf: number[] = [];
+    let guards = NO_GUARD + 1;
+    for (const c of this.compiled) {
+      let best: Slot | undefined;
+      let bestCost = Infinity;
+      for (const slot of middle(c)) {
+        const cost = Math.max(...[...slot.ids].map((id) => uses.get(id) ?? 0));
+        if (cost < bestCost && cost <= MAX_GUARD_USES) [best, bestCost] = [slot, cost];
+      }
+      if (best === undefined) {
+        guardOf.push(NO_GUARD);
+        continue;
+      }
+      for (const id of best.ids) add(byGuard, id, guards);
+      guardOf.push(guards++);
+    }
     this.vocab.seal(this.identId);
     const size = this.vocab.words.length;
     this.schemes = new Uint8Array(size);
@@ -258,6 +305,13 @@ export class PhraseMatcher {
     this.byFirst = ruleIndex(this.vocab.words.map((_, id) => byFirst.get(id)));
     this.spans = Int32Array.from(this.compiled, (c) => c.span);
     this.lastFirst = new Int32Array(this.compiled.length);
+    this.byGuard = ruleIndex(this.vocab.words.map((_, id) => byGuard.get(id)));
+    this.guardOf = Int32Array.from(guardOf);
+    this.lastGuard = new Int32Array(guards);
+    this.roles = Uint8Array.from(this.vocab.words, (_, id) => {
+      const has = (index: RuleIndex): boolean => (index.at[id] as number) < (index.at[id + 1] as number);
+      return (has(this.byFirst) ? FIRST : 0) | (has(this.byLast) ? LAST : 0) | (has(this.byGuard) ? GUARD : 0);
+    });
     this.maxSpan = Math.max(0, ...this.spans);
     this.firstIds = new Uint8Array(size);
     let minFirst = MAX_WORD;
@@ -368,9 +422,11 @@ export class PhraseMatcher {
     const units = codeUnitsOf(text);
     // Scratch reused across scans (a scan never runs inside another), cleared here: short
     // values, the common case, then allocate nothing.
-    const { ids, starts, lastFirst } = this;
+    const { ids, starts, lastFirst, lastGuard } = this;
     ids.fill(OTHER);
     lastFirst.fill(0);
+    lastGuard.fill(NEVER);
+    lastGuard[NO_GUARD] = ALWAYS;
     let count = 0;
     const n = units.length;
     // Hot-loop fields as locals: this loop runs once per word of possibly hostile text.
@@ -378,6 +434,9 @@ export class PhraseMatcher {
     const next = this.vocab.next;
     const { at: firstAt, rules: firstRules } = this.byFirst;
     const { at: lastAt, rules: lastRules } = this.byLast;
+    const roles = this.roles;
+    const { at: guardAt, rules: guardList } = this.byGuard;
+    const guardOf = this.guardOf;
     // Word count at the latest first-slot word of any rule: while it is out of every rule's
     // reach, no word can be part of a match, and text is skimmed for the next first-slot word.
     let anyFirst = -maxSpan - 1;
@@ -443,12 +502,11 @@ export class PhraseMatcher {
           starts[slot] = i;
         }
       } else {
-        const firstFrom = firstAt[id] as number;
-        const firstTo = firstAt[id + 1] as number;
-        if (firstFrom < firstTo) {
+        const role = roles[id] as number;
+        if ((role & FIRST) !== 0) {
           // After words that were not kept, their slots must not be read as older words.
           if (count - anyFirst > maxSpan) ids.fill(OTHER);
-          for (let k = firstFrom; k < firstTo; k++) lastFirst[firstRules[k] as number] = count;
+          for (let k = firstAt[id] as number, to = firstAt[id + 1] as number; k < to; k++) lastFirst[firstRules[k] as number] = count;
           anyFirst = count;
         }
         if (count - anyFirst >= maxSpan) {
@@ -457,11 +515,19 @@ export class PhraseMatcher {
         }
         ids[slot] = id;
         starts[slot] = i;
+        if ((role & GUARD) !== 0) {
+          for (let k = guardAt[id] as number, to = guardAt[id + 1] as number; k < to; k++) lastGuard[guardList[k] as number] = count;
+        }
+        if ((role & LAST) === 0) {
+          i = end;
+          continue;
+        }
         for (let k = lastAt[id] as number, last = lastAt[id + 1] as number; k < last; k++) {
           const r = lastRules[k] as number;
-          // No first word within reach: matchBack cannot succeed (see byFirst).
+          // No first word, or no guard word, within reach: matchBack cannot succeed.
           const seen = lastFirst[r] as number;
-          if (seen === 0 || count - seen >= (spans[r] as number)) continue;
+          const span = spans[r] as number;
+          if (seen === 0 || count - seen >= span || count - (lastGuard[guardOf[r] as number] as number) >= span) continue;
           const cand = compiled[r] as Compiled;
           const from = matchBack(cand.slots, cand.slots.length - 1, count - 1, ids, count);
           if (from >= 0 && !onMatch({ rule: cand.rule.rule, what: cand.rule.what, start: starts[from & (RING - 1)] as number, end })) return;
