@@ -79,10 +79,16 @@ const ALWAYS = 0x40000000;
  */
 const CLASS = new Uint8Array(65536);
 const SEPARATOR = 0;
-const COLON_CLASS = 1;
-const APOSTROPHE = 2;
+/**
+ * Class of SENTINEL, the unit `scan` puts after the text so that its inner loops need no
+ * length test. U+FFFF is a noncharacter; where text holds one, it is a separator like any.
+ */
+const END_CLASS = 1;
+const SENTINEL = 0xffff;
+const COLON_CLASS = 2;
+const APOSTROPHE = 3;
 /** Classes of word characters a word can start with are this or more. */
-const WORD_START = 3;
+const WORD_START = APOSTROPHE + 1;
 /** Row width of the automaton: the classes, rounded up. */
 const STRIDE = 64;
 /** Lower-cased ASCII code of each class (0 for SEPARATOR and COLON_CLASS). */
@@ -105,6 +111,7 @@ const CLASS_CHAR = new Uint8Array(STRIDE);
   CLASS[0x2019] = APOSTROPHE;
   CLASS_CHAR[APOSTROPHE] = 39;
   CLASS[58] = COLON_CLASS;
+  CLASS[SENTINEL] = END_CLASS;
 }
 const UNDERSCORE_CLASS = CLASS[95] as number;
 
@@ -180,6 +187,7 @@ class Vocabulary {
       }
       next[state * STRIDE + SEPARATOR] = accept.get(state) ?? (ident ? identId : OTHER);
       next[state * STRIDE + COLON_CLASS] = DEAD;
+      next[state * STRIDE + END_CLASS] = DEAD;
     });
     this.next = next;
   }
@@ -384,8 +392,7 @@ export class PhraseMatcher {
    * character turns up: a first word of `minFirst` or more characters covers one of them.
    * `from` must not be inside a run of word characters.
    */
-  private nextFirstWord(units: Uint16Array, from: number): number {
-    const n = units.length;
+  private nextFirstWord(units: Uint16Array, from: number, n: number): number {
     const { minFirst, firstShape, firstIds, identId } = this;
     const next = this.vocab.next;
     let i = from;
@@ -419,7 +426,7 @@ export class PhraseMatcher {
 
   /** Streams words through the ring; `onMatch` returns false to stop. */
   private scan(text: string, onMatch: (m: PhraseMatch) => boolean): void {
-    const units = codeUnitsOf(text);
+    const units = codeUnitsOf(text, SENTINEL);
     // Scratch reused across scans (a scan never runs inside another), cleared here: short
     // values, the common case, then allocate nothing.
     const { ids, starts, lastFirst, lastGuard } = this;
@@ -428,7 +435,7 @@ export class PhraseMatcher {
     lastGuard.fill(NEVER);
     lastGuard[NO_GUARD] = ALWAYS;
     let count = 0;
-    const n = units.length;
+    const n = text.length;
     // Hot-loop fields as locals: this loop runs once per word of possibly hostile text.
     const { spans, compiled, maxSpan, schemes, colonId, emailId, urlId } = this;
     const next = this.vocab.next;
@@ -445,7 +452,7 @@ export class PhraseMatcher {
     let i = 0;
     for (;;) {
       if (count - anyFirst >= maxSpan && i >= until) {
-        const next = this.nextFirstWord(units, i);
+        const next = this.nextFirstWord(units, i, n);
         if (next >= n) return;
         // Words are read one by one again from the last whitespace before it: every token
         // (word, URL, e-mail address) ends at whitespace, so reading resumes in step with a
@@ -458,12 +465,8 @@ export class PhraseMatcher {
         count += RING + maxSpan;
       }
       // Separators and apostrophes (a word never starts with one), in a loop of their own.
-      let d = 0;
-      while (i < n) {
-        d = CLASS[units[i] as number] as number;
-        if (d >= WORD_START || d === COLON_CLASS) break;
-        i++;
-      }
+      let d = CLASS[units[i] as number] as number;
+      while (d === SEPARATOR || d === APOSTROPHE || (d === END_CLASS && i < n)) d = CLASS[units[++i] as number] as number;
       if (i >= n) return;
       let id: number;
       let end = i + 1;
@@ -472,7 +475,7 @@ export class PhraseMatcher {
       } else {
         // The automaton reads the word and yields its id (see Vocabulary).
         let row = next[ROOT + d] as number;
-        while (end < n) {
+        for (;;) {
           const e = CLASS[units[end] as number] as number;
           if (e < APOSTROPHE) break;
           row = next[row + e] as number;
@@ -481,7 +484,7 @@ export class PhraseMatcher {
         id = next[row] as number;
         const after = end + 1 < n ? (units[end] as number) : 0;
         if (after === 64) {
-          const email = emailEnd(units, end + 1);
+          const email = emailEnd(units, end + 1, n);
           if (email > 0) {
             id = emailId;
             end = email;
@@ -539,8 +542,7 @@ export class PhraseMatcher {
 }
 
 /** End of `host.tld` after an `@`, or -1 when what follows is not a dotted host. */
-function emailEnd(units: Uint16Array, from: number): number {
-  const n = units.length;
+function emailEnd(units: Uint16Array, from: number, n: number): number {
   if (!isWordCode(units[from] as number)) return -1;
   let k = from;
   let dot = false;

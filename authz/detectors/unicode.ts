@@ -155,17 +155,20 @@ let scratch = Buffer.alloc(0);
  * The UTF-16 code units of `value` as a typed array, for scanners that read every character.
  * `charCodeAt` in a hot loop dispatches on V8's string representation (one- or two-byte,
  * sliced, cons) on every call once a process has seen several kinds, which costs two to three
- * times a typed-array read; the copy is one native call. The array is a view of a shared
+ * times a typed-array read; the copy is one native call. With a `sentinel`, the array has one
+ * more unit, `sentinel`, after the value's. The array is a view of a shared
  * scratch buffer: it is valid only until the next call, so scanners must not hold on to it.
  */
-export function codeUnitsOf(value: string): Uint16Array {
+export function codeUnitsOf(value: string, sentinel?: number): Uint16Array {
   const n = value.length;
   let buffer = scratch;
-  if (buffer.length < 2 * n) {
-    buffer = Buffer.allocUnsafeSlow(2 * Math.max(n, 1024));
+  if (buffer.length < 2 * (n + 1)) {
+    buffer = Buffer.allocUnsafeSlow(2 * Math.max(n + 1, 1024));
     if (n <= KEEP_SCRATCH_UNITS) scratch = buffer;
   }
-  const units = new Uint16Array(buffer.buffer, buffer.byteOffset, n);
+  const units = new Uint16Array(buffer.buffer, buffer.byteOffset, sentinel === undefined ? n : n + 1);
+  // A scanner's inner loops can stop at a sentinel unit instead of testing the length.
+  if (sentinel !== undefined) units[n] = sentinel;
   if (n < NATIVE_COPY_MIN || !LITTLE_ENDIAN) {
     for (let i = 0; i < n; i++) units[i] = value.charCodeAt(i);
   } else {
