@@ -4,45 +4,13 @@
  * (the machine is shared). The bound is generous; the benchmark prints the real figures.
  */
 import { describe, expect, it } from 'vitest';
+import { cpuMs, fill, MB, PATH_SHELL_URL_ADVERSARIAL as ADVERSARIAL } from './adversarial-shapes.js';
 import { inspectPath, MAX_PATH_LENGTH } from './path.js';
 import { inspectCommand, inspectShell, MAX_SHELL_VALUE_LENGTH } from './shell.js';
 import { inspectUrl } from './ssrf.js';
 import type { KindInspector } from './types.js';
 
-const MB = 1 << 20;
-const fill = (unit: string, size: number): string => unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
-
-const ADVERSARIAL: Record<string, string> = {
-  "'%25' repeated": '%25',
-  "'%2525' repeated": '%2525',
-  "'%c0%ae' repeated": '%c0%ae',
-  "'%u002e' repeated": '%u002e',
-  "'../' repeated": '../',
-  "'$(' repeated": '$(',
-  'nested quotes': `'"\\'"`,
-  'backslashes': '\\',
-  "'\\$' repeated": '\\$',
-  "'{a,' repeated": '{a,',
-  "'()' repeated": '()',
-  "'a/' repeated": 'a/',
-  "'.?' repeated": '.?',
-  'fullwidth dots': '．',
-};
-
 const INSPECTORS: Record<string, KindInspector> = { path: inspectPath, shell: inspectShell, command: inspectCommand, url: inspectUrl };
-
-/** CPU milliseconds of one call, best of a few runs after warm-up. */
-function cpuMs(fn: () => unknown): number {
-  for (let i = 0; i < 3; i++) fn();
-  let best = Infinity;
-  for (let i = 0; i < 5; i++) {
-    const start = process.cpuUsage();
-    fn();
-    const used = process.cpuUsage(start);
-    best = Math.min(best, (used.user + used.system) / 1000);
-  }
-  return best;
-}
 
 describe('linear time on adversarial input', () => {
   for (const [kind, inspect] of Object.entries(INSPECTORS)) {
