@@ -62,9 +62,7 @@ const EMPTY = new Uint8Array(0);
 const FIRST = 1;
 const LAST = 2;
 const GUARD = 4;
-/** The word is in several first slots (see `firstSlotsOf`). */
-const MANY_FIRST = 8;
-const ROLE_BITS = 4;
+const ROLE_BITS = 3;
 /** Guards are middle slots whose words are in at most this many middle slots of all rules. */
 const MAX_GUARD_USES = 4;
 /** A guard never seen: out of reach of every word count. */
@@ -224,16 +222,14 @@ export class PhraseMatcher {
   /** Rules ending with each vocabulary id, filled when sealing. */
   private readonly byLast: RuleIndex;
   /**
-   * First slots: the distinct sets of words rules' (required) first slots accept, and for
-   * each vocabulary id the first slots it is in (most words are in one or none). The scan
-   * keeps the word index where each first slot was last filled, and tries a rule only when
-   * its first slot is recent enough for the rule to fit: on hostile text where every word
-   * ends some rule (`the user the user …`), the backward match would otherwise run for every
-   * word although the phrase never started.
+   * First words are grouped by the set of rules they start (`send` and `copy` start the same
+   * rules, `mail` fewer), and each rule's (required) first slot is a union of groups. The
+   * scan keeps the word index where each group was last seen, one write per first word, and
+   * tries a rule only when one of its groups is recent enough for the rule to fit: on hostile
+   * text where every word ends some rule (`the user the user …`), the backward match would
+   * otherwise run for every word although the phrase never started.
    */
-  private readonly firstSlotsOf: RuleIndex;
-  /** The first slot of each rule (index = rule). */
-  private readonly firstSlotOf: Int32Array;
+  private readonly groupsOf: RuleIndex;
   /** Most words each rule's match can span (index = rule). */
   private readonly spans: Int32Array;
   /** The largest of `spans`. */
@@ -247,7 +243,7 @@ export class PhraseMatcher {
   /** The ring of the latest words: vocabulary ids and UTF-16 starts. */
   private readonly ids = new Int32Array(RING);
   private readonly starts = new Int32Array(RING);
-  /** Per first slot: 1 + the word index where a word it accepts was last kept (0 = never). */
+  /** Per group of first words: 1 + the word index where one was last kept (0 = never). */
   private readonly lastFirst: Int32Array;
   /**
    * Guards: the required word slots of each rule between its first and last. A rule is tried
@@ -259,8 +255,8 @@ export class PhraseMatcher {
   /** The guard of each rule (index = rule), NO_GUARD for rules without one. */
   private readonly guardOf: Int32Array;
   /**
-   * Per vocabulary id: FIRST, LAST, GUARD and MANY_FIRST bits and, above ROLE_BITS, the
-   * first slot it is in if it is in one only: one read for what a kept word needs.
+   * Per vocabulary id: FIRST, LAST and GUARD bits and, above ROLE_BITS, its group of first
+   * words: one read for what a kept word needs.
    */
   private readonly roles: Int32Array;
   /** Per guard: 1 + the word index of its latest word, NEVER if none (ALWAYS for NO_GUARD). */
@@ -319,23 +315,20 @@ export class PhraseMatcher {
     this.schemes = new Uint8Array(size);
     for (const id of schemeIds) this.schemes[id] = 1;
     this.byLast = ruleIndex(this.vocab.words.map((_, id) => byLast.get(id)));
-    const slotKeys = this.compiled.map((c) => [...(c.slots[0] as Slot).ids].sort((a, b) => a - b).join(' '));
-    const firstSlots = [...new Set(slotKeys)];
-    this.firstSlotOf = Int32Array.from(slotKeys, (key) => firstSlots.indexOf(key));
-    const slotsOfId = new Map<number, number[]>();
-    firstSlots.forEach((key, k) => {
-      for (const id of key.split(' ').map(Number)) add(slotsOfId, id, k);
-    });
-    this.firstSlotsOf = ruleIndex(this.vocab.words.map((_, id) => slotsOfId.get(id)));
+    const groupKeys = [...new Set([...byFirst.values()].map((rulesOf) => rulesOf.join(' ')))];
+    const groupOf = new Map([...byFirst].map(([id, rulesOf]) => [id, groupKeys.indexOf(rulesOf.join(' '))]));
+    this.groupsOf = ruleIndex(
+      this.compiled.map((c) => [...new Set([...(c.slots[0] as Slot).ids].map((id) => groupOf.get(id) as number))]),
+    );
     this.spans = Int32Array.from(this.compiled, (c) => c.span);
-    this.lastFirst = new Int32Array(firstSlots.length);
+    this.lastFirst = new Int32Array(groupKeys.length);
     this.byGuard = ruleIndex(this.vocab.words.map((_, id) => byGuard.get(id)));
     this.guardOf = Int32Array.from(guardOf);
     this.lastGuard = new Int32Array(guards);
     this.roles = Int32Array.from(this.vocab.words, (_, id) => {
       const has = (index: RuleIndex): boolean => (index.at[id] as number) < (index.at[id + 1] as number);
-      const slots = slotsOfId.get(id) ?? [];
-      const first = slots.length === 0 ? 0 : slots.length === 1 ? FIRST | ((slots[0] as number) << ROLE_BITS) : FIRST | MANY_FIRST;
+      const group = groupOf.get(id);
+      const first = group === undefined ? 0 : FIRST | (group << ROLE_BITS);
       return first | (has(this.byLast) ? LAST : 0) | (has(this.byGuard) ? GUARD : 0);
     });
     this.maxSpan = Math.max(0, ...this.spans);
@@ -457,8 +450,7 @@ export class PhraseMatcher {
     // Hot-loop fields as locals: this loop runs once per word of possibly hostile text.
     const { spans, compiled, maxSpan, schemes, colonId, emailId, urlId } = this;
     const next = this.vocab.next;
-    const { at: firstSlotAt, rules: firstSlotList } = this.firstSlotsOf;
-    const firstSlotOf = this.firstSlotOf;
+    const { at: groupAt, rules: groups } = this.groupsOf;
     const { at: lastAt, rules: lastRules } = this.byLast;
     const roles = this.roles;
     const { at: guardAt, rules: guardList } = this.byGuard;
@@ -528,8 +520,7 @@ export class PhraseMatcher {
         if ((role & FIRST) !== 0) {
           // After words that were not kept, their slots must not be read as older words.
           if (count - anyFirst > maxSpan) ids.fill(OTHER);
-          if ((role & MANY_FIRST) === 0) lastFirst[role >> ROLE_BITS] = count;
-          else for (let k = firstSlotAt[id] as number, to = firstSlotAt[id + 1] as number; k < to; k++) lastFirst[firstSlotList[k] as number] = count;
+          lastFirst[role >> ROLE_BITS] = count;
           anyFirst = count;
         }
         if (count - anyFirst >= maxSpan) {
@@ -550,8 +541,12 @@ export class PhraseMatcher {
           // No guard word, or no first word, within reach: matchBack cannot succeed.
           const span = spans[r] as number;
           if (count - (lastGuard[guardOf[r] as number] as number) >= span) continue;
-          const seen = lastFirst[firstSlotOf[r] as number] as number;
-          if (seen === 0 || count - seen >= span) continue;
+          let started = false;
+          for (let g = groupAt[r] as number, to = groupAt[r + 1] as number; g < to && !started; g++) {
+            const seen = lastFirst[groups[g] as number] as number;
+            started = seen !== 0 && count - seen < span;
+          }
+          if (!started) continue;
           const cand = compiled[r] as Compiled;
           const from = matchBack(cand.slots, cand.slots.length - 1, count - 1, ids, count);
           if (from >= 0 && !onMatch({ rule: cand.rule.rule, what: cand.rule.what, start: starts[from & (RING - 1)] as number, end })) return;
