@@ -29,6 +29,26 @@ export function cpuMs(fn: () => unknown): number {
   return best;
 }
 
+export interface Growth {
+  /** CPU ms at a quarter of the size, and at the full size. */
+  readonly small: number;
+  readonly large: number;
+  /** `"unit": small → large ms`, for assertion messages. */
+  readonly label: string;
+}
+
+/**
+ * CPU time of `inspect` on `unit` repeated to a quarter of `max` characters and to `max`:
+ * a linear scan grows ×4, a quadratic one ×16.
+ */
+export function growth(inspect: (value: string) => unknown, unit: string, max: number): Growth {
+  const small = fill(unit, max / 4);
+  const large = fill(unit, max);
+  const tSmall = cpuMs(() => inspect(small));
+  const tLarge = cpuMs(() => inspect(large));
+  return { small: tSmall, large: tLarge, label: `${JSON.stringify(unit)}: ${tSmall.toFixed(3)} → ${tLarge.toFixed(3)} ms` };
+}
+
 /** Path, shell, command and url values, by name. */
 export const PATH_SHELL_URL_ADVERSARIAL: Readonly<Record<string, string>> = {
   "'%25' repeated": '%25',

@@ -11,7 +11,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { scanTool } from '../scan/scan-tool.js';
-import { ADVERSARIAL, cpuMs, fill, MB, TEXT_ADVERSARIAL } from './adversarial-shapes.js';
+import { ADVERSARIAL, cpuMs, fill, growth, MB, TEXT_ADVERSARIAL } from './adversarial-shapes.js';
 import { inspectText } from './prompt.js';
 import { inspectSqlFragment, MAX_FRAGMENT_CHARS } from './sql-fragment.js';
 import { initSqlParser, inspectSql, MAX_SQL_CHARS } from './sql.js';
@@ -42,11 +42,8 @@ describe('linear time: sql, sql-fragment, text', () => {
     ];
     for (const [inspect, max] of cases) {
       for (const unit of inspect === inspectText ? [...ADVERSARIAL, ...TEXT_ADVERSARIAL] : ADVERSARIAL) {
-        const small = fill(unit, max / 4);
-        const large = fill(unit, max);
-        const tSmall = cpuMs(() => inspect(small, undefined));
-        const tLarge = cpuMs(() => inspect(large, undefined));
-        expect(tLarge, `${JSON.stringify(unit)}: ${tSmall.toFixed(3)} → ${tLarge.toFixed(3)} ms`).toBeLessThan(Math.max(tSmall * 10, 3));
+        const { small, large, label } = growth((value) => inspect(value, undefined), unit, max);
+        expect(large, label).toBeLessThan(Math.max(small * 10, 3));
       }
     }
   });
