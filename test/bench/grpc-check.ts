@@ -187,21 +187,15 @@ function loadgenBinary(): string {
   return LOADGEN_BIN;
 }
 
-interface LoadgenResult {
-  readonly durationSeconds: number;
-  readonly completed: number;
-  readonly errors: number;
-  readonly allowed: number;
-  readonly denied: number;
-  readonly p50Ms: number;
-  readonly p90Ms: number;
-  readonly p99Ms: number;
-  readonly maxMs: number;
-  readonly serviceP50Ms: number;
-  readonly serviceP99Ms: number;
+/** What test/loadgen prints (its JSON field names are the bench result's). */
+type LoadgenResult = Pick<
+  GrpcCheckBenchResult,
+  'durationSeconds' | 'completed' | 'errors' | 'allowed' | 'denied' | 'p50Ms' | 'p90Ms' | 'p99Ms' | 'maxMs' | 'serviceP50Ms' | 'serviceP99Ms'
+> & {
+  /** Every call made, warm-up included. */
   readonly totalCalls: number;
   readonly firstError?: string;
-}
+};
 
 /** Runs the Go load generator against `address` and returns its report. */
 function runGoLoadgen(address: string, body: Buffer, rate: number, durationSeconds: number, dump: string | undefined, cpu: number | undefined): Promise<LoadgenResult> {
