@@ -4,6 +4,8 @@
  */
 import http2 from 'node:http2';
 import net from 'node:net';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGrpcServer, encodeGrpcMessage, GrpcError, GrpcStatus, type GrpcMethod, type GrpcServer, type StreamWriter } from './grpc-server.js';
@@ -43,14 +45,21 @@ const METHODS = new Map<string, GrpcMethod>([
   ],
 ]);
 
-async function start(overrides: { keepaliveTimeMs?: number; keepaliveTimeoutMs?: number; maxReceiveMessageBytes?: number } = {}): Promise<number> {
+interface StartOptions {
+  keepaliveTimeMs?: number;
+  keepaliveTimeoutMs?: number;
+  maxReceiveMessageBytes?: number;
+  onError?: (err: Error, context: string) => void;
+}
+
+async function start(overrides: StartOptions = {}): Promise<number> {
   errors = [];
   server = createGrpcServer({
     methods: METHODS,
     maxReceiveMessageBytes: overrides.maxReceiveMessageBytes ?? 1024,
     keepaliveTimeMs: overrides.keepaliveTimeMs ?? 0,
     keepaliveTimeoutMs: overrides.keepaliveTimeoutMs ?? 1_000,
-    onError: (err, context) => errors.push(`${context}: ${err.message}`),
+    onError: overrides.onError ?? ((err, context) => errors.push(`${context}: ${err.message}`)),
   });
   return server.listen('127.0.0.1', 0);
 }
@@ -103,6 +112,45 @@ function raw(port: number, body: Buffer, headers: http2.OutgoingHttpHeaders = {}
     // GET requests are sent with END_STREAM already (node:http2 ends them itself).
     if (stream.writable) stream.end(body);
   });
+}
+
+/** One HTTP/2 frame (RFC 9113 §4.1). */
+function h2Frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(9);
+  header.writeUIntBE(payload.length, 0, 3);
+  header[3] = type;
+  header[4] = flags;
+  header.writeUInt32BE(streamId, 5);
+  return Buffer.concat([header, payload]);
+}
+
+/** HPACK literal header field without indexing, new name (RFC 7541 §6.2.2); short strings only. */
+function hpackLiteral(name: string, value: string): Buffer {
+  return Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+}
+
+/**
+ * A hand-written HTTP/2 client connection: the preface, an empty SETTINGS, and HEADERS opening
+ * stream 1 as a gRPC call to path. The caller writes the DATA frames it wants.
+ */
+async function rawConnection(port: number, path: string): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  socket.on('data', () => undefined);
+  socket.on('error', () => undefined);
+  // 0x83 = :method POST, 0x86 = :scheme http (static table).
+  const block = Buffer.concat([Buffer.from([0x83, 0x86]), hpackLiteral(':path', path), hpackLiteral(':authority', 'x'), hpackLiteral('content-type', 'application/grpc')]);
+  socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), h2Frame(4, 0, 0, Buffer.alloc(0)), h2Frame(1, 0x4, 1, block)]));
+  return socket;
+}
+
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as () => void;
+
+function liveHeapBytes(): number {
+  collectGarbage();
+  collectGarbage();
+  return process.memoryUsage().heapUsed;
 }
 
 function grpcClient(port: number): grpc.Client {
@@ -165,6 +213,33 @@ describe('gRPC server on node:http2', () => {
     const atLimit = await raw(port, frame(Buffer.alloc(64 * 1024, 0x61)));
     expect(atLimit.grpcStatus).toBe('0');
     expect(atLimit.body.length).toBe(5 + 5 + 64 * 1024);
+  });
+
+  it('holds a body sent as many tiny DATA frames at about its own size, not per frame', async () => {
+    // Each 1-byte DATA frame used to be kept as its own Buffer view (≈ 200 bytes of heap per
+    // byte of body): a 17 MiB body sent that way is gigabytes of heap, enough to kill the process.
+    const port = await start({ maxReceiveMessageBytes: 1024 * 1024 });
+    const before = liveHeapBytes();
+    const sockets: net.Socket[] = [];
+    const FRAMES = 60_000; // below the 65535-byte initial flow-control window
+    for (let c = 0; c < 3; c++) {
+      const socket = await rawConnection(port, '/t.T/Echo');
+      const tiny = [h2Frame(0, 0, 1, Buffer.from([0, 0, 0x0f, 0xff, 0xff]))];
+      for (let i = 0; i < FRAMES; i++) tiny.push(h2Frame(0, 0, 1, Buffer.from([0x61])));
+      socket.write(Buffer.concat(tiny));
+      sockets.push(socket);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const held = liveHeapBytes() - before;
+    for (const socket of sockets) socket.destroy();
+    // 3 × 60 kB of body; allow generous slack for the connections themselves.
+    expect(held).toBeLessThan(4 * 1024 * 1024);
+    const client = grpcClient(port);
+    try {
+      expect(await unary(client, '/t.T/Echo', 'still here')).toBe('echo:still here');
+    } finally {
+      client.close();
+    }
   });
 
   it('streams server-streaming calls and ends them on close', async () => {

@@ -127,6 +127,51 @@ function singleMessage(body: Buffer): Buffer | GrpcError {
   return body.subarray(PREFIX_BYTES);
 }
 
+/**
+ * A request body as it arrives. Node hands each DATA frame over as its own view into a read
+ * buffer, so keeping the chunks would cost a Buffer object per frame (hundreds of bytes of heap
+ * for a 1-byte frame); after the first chunk they are copied into one buffer grown by doubling,
+ * which holds at most twice the bytes received.
+ */
+class RequestBody {
+  private first: Buffer | undefined;
+  private joined: Buffer | undefined;
+  private length = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** False (and nothing kept) once the body would pass maxBytes. */
+  add(chunk: Buffer): boolean {
+    const length = this.length + chunk.length;
+    if (length > this.maxBytes) return false;
+    if (this.length === 0) {
+      this.first = chunk;
+    } else {
+      if (this.joined === undefined || this.joined.length < length) {
+        const grown = Buffer.allocUnsafe(Math.min(this.maxBytes, Math.max(length, 2 * this.length, 1024)));
+        (this.joined ?? this.first)?.copy(grown, 0, 0, this.length);
+        this.joined = grown;
+        this.first = undefined;
+      }
+      chunk.copy(this.joined, this.length);
+    }
+    this.length = length;
+    return true;
+  }
+
+  take(): Buffer {
+    const body = this.joined?.subarray(0, this.length) ?? this.first ?? Buffer.alloc(0);
+    this.clear();
+    return body;
+  }
+
+  clear(): void {
+    this.first = undefined;
+    this.joined = undefined;
+    this.length = 0;
+  }
+}
+
 export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const { methods, maxReceiveMessageBytes } = options;
   const onError = options.onError ?? (() => undefined);
@@ -183,25 +228,20 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       return;
     }
 
-    const chunks: Buffer[] = [];
-    let received = 0;
+    const body = new RequestBody(maxBodyBytes);
     let refused = false;
     stream.on('data', (chunk: Buffer) => {
       if (refused) return;
-      received += chunk.length;
-      if (received > maxBodyBytes) {
+      if (!body.add(chunk)) {
         // Drop what we hold and answer now; the rest of the body is read and discarded.
         refused = true;
-        chunks.length = 0;
+        body.clear();
         trailersOnly(stream, GrpcStatus.RESOURCE_EXHAUSTED, `request message larger than max (${maxReceiveMessageBytes} bytes)`);
-        return;
       }
-      chunks.push(chunk);
     });
     stream.on('end', () => {
       if (refused) return;
-      const message = singleMessage(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received));
-      chunks.length = 0;
+      const message = singleMessage(body.take());
       if (message instanceof GrpcError) {
         trailersOnly(stream, message.code, message.message);
         return;
