@@ -242,6 +242,21 @@ describe('gRPC server on node:http2', () => {
     }
   });
 
+  it('survives an onError that throws, and keeps serving', async () => {
+    const port = await start({
+      onError: () => {
+        throw new Error('logger broke');
+      },
+    });
+    const client = grpcClient(port);
+    try {
+      await expect(unary(client, '/t.T/Fail', 'boom')).rejects.toMatchObject({ code: grpc.status.INTERNAL });
+      expect(await unary(client, '/t.T/Echo', 'after')).toBe('echo:after');
+    } finally {
+      client.close();
+    }
+  });
+
   it('streams server-streaming calls and ends them on close', async () => {
     const port = await start();
     const client = grpcClient(port);

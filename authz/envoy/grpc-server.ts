@@ -174,7 +174,14 @@ class RequestBody {
 
 export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const { methods, maxReceiveMessageBytes } = options;
-  const onError = options.onError ?? (() => undefined);
+  // A throwing onError (a broken logger) must not become an uncaught exception in an event handler.
+  const onError = (err: Error, context: string): void => {
+    try {
+      options.onError?.(err, context);
+    } catch {
+      // Nothing better to report it to.
+    }
+  };
   const maxBodyBytes = maxReceiveMessageBytes + PREFIX_BYTES;
   const sessions = new Set<http2.ServerHttp2Session>();
   const streamingCalls = new Set<() => void>();
