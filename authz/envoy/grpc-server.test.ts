@@ -257,6 +257,18 @@ describe('gRPC server on node:http2', () => {
     }
   });
 
+  it('advertises a bound on concurrent streams per connection', async () => {
+    const port = await start();
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      const settings = await new Promise<http2.Settings>((r) => session.once('remoteSettings', r));
+      expect(settings.maxConcurrentStreams).toBeGreaterThan(0);
+      expect(settings.maxConcurrentStreams).toBeLessThanOrEqual(1000);
+    } finally {
+      session.close();
+    }
+  });
+
   it('streams server-streaming calls and ends them on close', async () => {
     const port = await start();
     const client = grpcClient(port);

@@ -84,6 +84,7 @@ export interface GrpcServer {
 }
 
 const PREFIX_BYTES = 5;
+const MAX_CONCURRENT_STREAMS = 256;
 const RESPONSE_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity' });
 const OK_TRAILERS = Object.freeze({ 'grpc-status': '0' });
 
@@ -189,6 +190,9 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     // Node buffers a whole request body per stream before we see 'end'; its default session
     // budget (10 MB) would refuse bodies our receive limit allows.
     maxSessionMemory: Math.max(10, Math.ceil((4 * maxBodyBytes) / (1024 * 1024))),
+    // Node advertises no limit (2^32-1) by default, and every open stream may hold a body of up
+    // to maxBodyBytes; Envoy honours this and spreads further calls over more connections.
+    settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
   });
   // An answer is one small write: send it now rather than wait for Nagle's algorithm.
   server.on('connection', (socket: net.Socket) => socket.setNoDelay(true));
