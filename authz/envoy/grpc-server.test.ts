@@ -257,6 +257,38 @@ describe('gRPC server on node:http2', () => {
     }
   });
 
+  it('survives clients that go away mid-call in every way, and keeps serving', async () => {
+    const port = await start();
+    // Cancelled while the handler is still working: its answer arrives for a closed stream.
+    const client = grpcClient(port);
+    const call = client.makeUnaryRequest('/t.T/Slow', text.encode, text.decode, 'x', () => undefined);
+    await new Promise((r) => setTimeout(r, 30));
+    call.cancel();
+    // RST_STREAM (CANCEL) half way through a body, and a connection dropped half way through one.
+    const half = h2Frame(0, 0, 1, Buffer.from([0, 0, 0, 0, 10, 0x61, 0x61]));
+    const reset = await rawConnection(port, '/t.T/Echo');
+    reset.write(Buffer.concat([half, h2Frame(3, 0, 1, Buffer.from([0, 0, 0, 8]))]));
+    const dropped = await rawConnection(port, '/t.T/Echo');
+    dropped.write(half);
+    // Not HTTP/2 at all, and HTTP/1.1.
+    const garbage = net.connect(port, '127.0.0.1');
+    garbage.on('error', () => undefined);
+    garbage.write(Buffer.alloc(64, 0xff));
+    const http1 = net.connect(port, '127.0.0.1');
+    http1.on('error', () => undefined);
+    http1.write('POST /t.T/Echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 50));
+    dropped.destroy();
+    await new Promise((r) => setTimeout(r, 250));
+    for (const socket of [reset, garbage, http1]) socket.destroy();
+    try {
+      expect(await unary(client, '/t.T/Echo', 'after')).toBe('echo:after');
+      expect((await raw(port, frame(Buffer.from('hi')))).grpcStatus).toBe('0');
+    } finally {
+      client.close();
+    }
+  });
+
   it('advertises a bound on concurrent streams per connection', async () => {
     const port = await start();
     const session = http2.connect(`http://127.0.0.1:${port}`);
