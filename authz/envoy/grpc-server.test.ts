@@ -49,6 +49,7 @@ interface StartOptions {
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
   maxReceiveMessageBytes?: number;
+  receiveTimeoutMs?: number;
   onError?: (err: Error, context: string) => void;
 }
 
@@ -59,6 +60,7 @@ async function start(overrides: StartOptions = {}): Promise<number> {
     maxReceiveMessageBytes: overrides.maxReceiveMessageBytes ?? 1024,
     keepaliveTimeMs: overrides.keepaliveTimeMs ?? 0,
     keepaliveTimeoutMs: overrides.keepaliveTimeoutMs ?? 1_000,
+    ...(overrides.receiveTimeoutMs === undefined ? {} : { receiveTimeoutMs: overrides.receiveTimeoutMs }),
     onError: overrides.onError ?? ((err, context) => errors.push(`${context}: ${err.message}`)),
   });
   return server.listen('127.0.0.1', 0);
@@ -254,6 +256,43 @@ describe('gRPC server on node:http2', () => {
       expect(await unary(client, '/t.T/Echo', 'after')).toBe('echo:after');
     } finally {
       client.close();
+    }
+  });
+
+  it('refuses a declared length past the limit at once, and cuts a request whose body never ends', async () => {
+    const port = await start({ maxReceiveMessageBytes: 1024, receiveTimeoutMs: 200 });
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const open = (): http2.ClientHttp2Stream => session.request({ ':method': 'POST', ':path': '/t.T/Echo', 'content-type': 'application/grpc', te: 'trailers' });
+    const outcome = (stream: http2.ClientHttp2Stream): Promise<{ grpcStatus: unknown; rstCode: number; ms: number }> => {
+      const started = Date.now();
+      let grpcStatus: unknown;
+      stream.on('response', (h) => (grpcStatus = h['grpc-status']));
+      stream.on('error', () => undefined);
+      stream.resume();
+      const fallback = new Promise<{ grpcStatus: unknown; rstCode: number; ms: number }>((r) => setTimeout(() => r({ grpcStatus: 'still open', rstCode: -1, ms: Infinity }), 1_500).unref());
+      const closed = new Promise<{ grpcStatus: unknown; rstCode: number; ms: number }>((r) => stream.once('close', () => r({ grpcStatus, rstCode: stream.rstCode ?? 0, ms: Date.now() - started })));
+      return Promise.race([closed, fallback]);
+    };
+    try {
+      // 4 GiB declared, 2 bytes sent, body left open: refused without waiting for the rest.
+      const huge = open();
+      huge.write(Buffer.from([0, 0xff, 0xff, 0xff, 0xff, 0x61, 0x61]));
+      const refused = outcome(huge);
+      await new Promise((r) => setTimeout(r, 50));
+      huge.close(http2.constants.NGHTTP2_CANCEL);
+      expect(await refused).toMatchObject({ grpcStatus: String(GrpcStatus.RESOURCE_EXHAUSTED) });
+
+      // A plausible length whose bytes stop coming: the stream is reset at the receive deadline.
+      const stalled = open();
+      stalled.write(Buffer.from([0, 0, 0, 0, 10, 0x61]));
+      const cut = await outcome(stalled);
+      expect(cut.rstCode).toBe(http2.constants.NGHTTP2_CANCEL);
+      expect(cut.ms).toBeLessThan(1_000);
+
+      // A body sent promptly is unaffected.
+      expect((await raw(port, frame(Buffer.from('hi')))).grpcStatus).toBe('0');
+    } finally {
+      session.close();
     }
   });
 

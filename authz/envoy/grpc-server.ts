@@ -72,6 +72,12 @@ export interface GrpcServerOptions {
   readonly keepaliveTimeMs: number;
   /** Close a connection whose ping is not answered within this time. */
   readonly keepaliveTimeoutMs: number;
+  /**
+   * Reset a call whose request body is not complete this long after its headers (default
+   * 30 s), so a sender that stalls cannot hold its buffer for as long as the connection lives.
+   * Envoy sends the body it buffered at once and gives up far sooner (ext_authz `timeout`).
+   */
+  readonly receiveTimeoutMs?: number;
   /** Called for faults that end a call or connection (never for a handler's GrpcError). */
   readonly onError?: (err: Error, context: string) => void;
 }
@@ -160,6 +166,12 @@ class RequestBody {
     return true;
   }
 
+  /** The length in the message prefix, once its 5 bytes are here. */
+  declaredLength(): number | undefined {
+    if (this.length < PREFIX_BYTES) return undefined;
+    return (this.joined ?? this.first)?.readUInt32BE(1);
+  }
+
   take(): Buffer {
     const body = this.joined?.subarray(0, this.length) ?? this.first ?? Buffer.alloc(0);
     this.clear();
@@ -175,6 +187,7 @@ class RequestBody {
 
 export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const { methods, maxReceiveMessageBytes } = options;
+  const receiveTimeoutMs = options.receiveTimeoutMs ?? 30_000;
   // A throwing onError (a broken logger) must not become an uncaught exception in an event handler.
   const onError = (err: Error, context: string): void => {
     try {
@@ -241,9 +254,15 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
 
     const body = new RequestBody(maxBodyBytes);
     let refused = false;
+    const receiveDeadline = setTimeout(() => {
+      body.clear();
+      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, receiveTimeoutMs);
+    receiveDeadline.unref();
+    stream.once('close', () => clearTimeout(receiveDeadline));
     stream.on('data', (chunk: Buffer) => {
       if (refused) return;
-      if (!body.add(chunk)) {
+      if (!body.add(chunk) || (body.declaredLength() ?? 0) > maxReceiveMessageBytes) {
         // Drop what we hold and answer now; the rest of the body is read and discarded.
         refused = true;
         body.clear();
@@ -252,6 +271,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     });
     stream.on('end', () => {
       if (refused) return;
+      clearTimeout(receiveDeadline);
       const message = singleMessage(body.take());
       if (message instanceof GrpcError) {
         trailersOnly(stream, message.code, message.message);
