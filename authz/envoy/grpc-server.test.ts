@@ -2,6 +2,7 @@
  * The gRPC server on node:http2, driven over real sockets by @grpc/grpc-js (a real gRPC
  * client) and by hand-made HTTP/2 requests for what a well-behaved client never sends.
  */
+import { createHook } from 'node:async_hooks';
 import http2 from 'node:http2';
 import net from 'node:net';
 import v8 from 'node:v8';
@@ -393,6 +394,38 @@ describe('gRPC server on node:http2', () => {
     const started = Date.now();
     await new Promise<void>((r) => socket.once('close', () => r()));
     expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('leaves no timer behind once close resolves, with connections, a watch and a stalled body open', async () => {
+    // Every timer the server makes is unref'd, so a leak would not hold the process open; it
+    // would keep its session reachable. Track each Timeout grpc-server.ts makes, from creation
+    // to destruction.
+    const live = new Set<number>();
+    const hook = createHook({
+      init: (id, type) => void (type === 'Timeout' && /grpc-server\.ts:/.test(new Error().stack ?? '') && live.add(id)),
+      destroy: (id) => void live.delete(id),
+    }).enable();
+    try {
+      const port = await start({ keepaliveTimeMs: 20, keepaliveTimeoutMs: 1_000, receiveTimeoutMs: 60_000 });
+      const session = http2.connect(`http://127.0.0.1:${port}`);
+      const watch = session.request({ ':method': 'POST', ':path': '/t.T/Watch', 'content-type': 'application/grpc', te: 'trailers' });
+      watch.on('error', () => undefined);
+      watch.resume();
+      watch.end(frame(Buffer.from('w')));
+      const stalled = session.request({ ':method': 'POST', ':path': '/t.T/Echo', 'content-type': 'application/grpc', te: 'trailers' });
+      stalled.on('error', () => undefined);
+      stalled.write(frame(Buffer.from('hello')).subarray(0, 7));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(watchers.size).toBe(1);
+      await server?.close(100);
+      server = undefined;
+      session.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(watchers.size).toBe(0);
+      expect(live.size).toBe(0);
+    } finally {
+      hook.disable();
+    }
   });
 
   it('percent-encodes grpc-message as the protocol says', () => {
