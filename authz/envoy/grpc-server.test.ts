@@ -9,6 +9,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createHealthService } from './health.js';
+import { loadProtos } from './proto.js';
 import { createGrpcServer, encodeGrpcMessage, GrpcError, GrpcStatus, type GrpcMethod, type GrpcServer, type StreamWriter } from './grpc-server.js';
 
 // A toy codec: messages are UTF-8 text.
@@ -425,6 +427,48 @@ describe('gRPC server on node:http2', () => {
       expect(live.size).toBe(0);
     } finally {
       hook.disable();
+    }
+  });
+
+  it('forgets a health Watch of an unknown service name once the watch ends', async () => {
+    const health = createHealthService(loadProtos());
+    health.setStatus('', 'SERVING');
+    server = createGrpcServer({ methods: health.methods, maxReceiveMessageBytes: 1024 * 1024, keepaliveTimeMs: 0, keepaliveTimeoutMs: 1_000 });
+    const port = await server.listen('127.0.0.1', 0);
+    /** grpc.health.v1.HealthCheckRequest { service } (field 1, length-delimited). */
+    const request = (service: string): Buffer => {
+      const name = Buffer.from(service);
+      const length: number[] = [];
+      for (let n = name.length; ; n >>>= 7) {
+        if (n < 0x80) {
+          length.push(n);
+          break;
+        }
+        length.push((n & 0x7f) | 0x80);
+      }
+      return frame(Buffer.concat([Buffer.from([0x0a, ...length]), name]));
+    };
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const watch = (service: string): Promise<Buffer> =>
+      new Promise((resolve, reject) => {
+        const stream = session.request({ ':method': 'POST', ':path': '/grpc.health.v1.Health/Watch', 'content-type': 'application/grpc', te: 'trailers' });
+        stream.on('error', reject);
+        stream.once('data', (first: Buffer) => {
+          stream.close(http2.constants.NGHTTP2_CANCEL);
+          stream.once('close', () => resolve(first));
+        });
+        stream.end(request(service));
+      });
+    try {
+      // SERVICE_UNKNOWN (enum value 3) for a name never registered, per health-checking.md.
+      expect([...(await watch('no.such.Service')).subarray(5)]).toEqual([0x08, 3]);
+      const before = liveHeapBytes();
+      for (let i = 0; i < 40; i++) await watch(`${i}:${'x'.repeat(256 * 1024)}`);
+      await new Promise((r) => setTimeout(r, 50));
+      // 40 names of 256 kB: 10 MB if each one is kept.
+      expect(liveHeapBytes() - before).toBeLessThan(3 * 1024 * 1024);
+    } finally {
+      session.close();
     }
   });
 

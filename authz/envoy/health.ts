@@ -58,7 +58,11 @@ export function createHealthService(protos: LoadedProtos): HealthService {
           let set = watchers.get(service);
           if (set === undefined) watchers.set(service, (set = new Set()));
           set.add(listener);
-          writer.onClose(() => set.delete(listener));
+          // Any client may watch any name: keep an entry only while someone watches it.
+          writer.onClose(() => {
+            set.delete(listener);
+            if (set.size === 0) watchers.delete(service);
+          });
           listener(statuses.get(service) ?? 'SERVICE_UNKNOWN');
         },
       },
