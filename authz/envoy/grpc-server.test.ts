@@ -299,6 +299,26 @@ describe('gRPC server on node:http2', () => {
     }
   });
 
+  it('also cuts refused requests (not gRPC, unknown method) whose body never ends', async () => {
+    const port = await start({ receiveTimeoutMs: 200 });
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const leftOpen = (headers: http2.OutgoingHttpHeaders): Promise<number | string> => {
+      const stream = session.request({ ':method': 'POST', ':path': '/t.T/Echo', 'content-type': 'application/grpc', ...headers });
+      stream.on('error', () => undefined);
+      stream.resume();
+      stream.write(Buffer.alloc(1_000, 0x61));
+      const fallback = new Promise<string>((r) => setTimeout(() => r('still open'), 1_500).unref());
+      return Promise.race([new Promise<number>((r) => stream.once('close', () => r(stream.rstCode ?? 0))), fallback]);
+    };
+    try {
+      const outcomes = await Promise.all([leftOpen({ 'content-type': 'text/plain' }), leftOpen({ ':path': '/t.T/Nope' })]);
+      // Node resets the 415 itself once answered; the unknown method is reset at our deadline.
+      expect(outcomes).toEqual([expect.any(Number), http2.constants.NGHTTP2_CANCEL]);
+    } finally {
+      session.close();
+    }
+  });
+
   it('survives clients that go away mid-call in every way, and keeps serving', async () => {
     const port = await start();
     // Cancelled while the handler is still working: its answer arrives for a closed stream.

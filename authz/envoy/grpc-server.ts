@@ -235,6 +235,14 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
 
   server.on('stream', (stream, headers) => {
     stream.on('error', (err: Error) => onError(err, 'stream'));
+    // Whatever becomes of the request (answered, refused, running), its body must end in time.
+    const receiveDeadline = setTimeout(() => {
+      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, receiveTimeoutMs);
+    receiveDeadline.unref();
+    const stopDeadline = (): void => clearTimeout(receiveDeadline);
+    stream.once('end', stopDeadline);
+    stream.once('close', stopDeadline);
     if (headers[':method'] !== 'POST') {
       stream.respond({ ':status': 405 }, { endStream: true });
       return;
@@ -254,12 +262,6 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
 
     const body = new RequestBody(maxBodyBytes);
     let refused = false;
-    const receiveDeadline = setTimeout(() => {
-      body.clear();
-      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
-    }, receiveTimeoutMs);
-    receiveDeadline.unref();
-    stream.once('close', () => clearTimeout(receiveDeadline));
     stream.on('data', (chunk: Buffer) => {
       if (refused) return;
       if (!body.add(chunk) || (body.declaredLength() ?? 0) > maxReceiveMessageBytes) {
@@ -271,7 +273,6 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     });
     stream.on('end', () => {
       if (refused) return;
-      clearTimeout(receiveDeadline);
       const message = singleMessage(body.take());
       if (message instanceof GrpcError) {
         trailersOnly(stream, message.code, message.message);
