@@ -35,6 +35,17 @@ const METHODS = new Map<string, GrpcMethod>([
     },
   ],
   [
+    '/t.T/WriteThenThrow',
+    {
+      kind: 'server-stream',
+      ...text,
+      handle: (s: string, writer: StreamWriter<string>) => {
+        writer.write(`first:${s}`);
+        throw new Error('handler broke after writing');
+      },
+    },
+  ],
+  [
     '/t.T/Watch',
     {
       kind: 'server-stream',
@@ -316,6 +327,25 @@ describe('gRPC server on node:http2', () => {
       expect(outcomes).toEqual([expect.any(Number), http2.constants.NGHTTP2_CANCEL]);
     } finally {
       session.close();
+    }
+  });
+
+  it('ends a streaming call whose handler throws after it has written', async () => {
+    const port = await start();
+    const client = grpcClient(port);
+    try {
+      const call = client.makeServerStreamRequest('/t.T/WriteThenThrow', text.encode, text.decode, 'x');
+      const got: string[] = [];
+      call.on('data', (m: string) => got.push(m));
+      const status = await Promise.race([
+        new Promise<number>((r) => call.on('error', (e: grpc.ServiceError) => r(e.code))),
+        new Promise<string>((r) => setTimeout(() => r('never ended'), 1_500).unref()),
+      ]);
+      expect(got).toEqual(['first:x']);
+      expect(status).toBe(grpc.status.INTERNAL);
+      expect(errors).toEqual(['handling a streaming call: handler broke after writing']);
+    } finally {
+      client.close();
     }
   });
 

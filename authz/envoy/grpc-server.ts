@@ -290,13 +290,15 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     });
   });
 
-  const fail = (stream: http2.ServerHttp2Stream, err: unknown, context: string): void => {
-    if (err instanceof GrpcError) {
-      trailersOnly(stream, err.code, err.message);
-      return;
-    }
+  /** The status a failure is answered with; faults are reported, and their detail kept in. */
+  const statusOf = (err: unknown, context: string): GrpcError => {
+    if (err instanceof GrpcError) return err;
     onError(err instanceof Error ? err : new Error(String(err)), context);
-    trailersOnly(stream, GrpcStatus.INTERNAL, 'internal error');
+    return new GrpcError(GrpcStatus.INTERNAL, 'internal error');
+  };
+  const fail = (stream: http2.ServerHttp2Stream, err: unknown, context: string): void => {
+    const status = statusOf(err, context);
+    trailersOnly(stream, status.code, status.message);
   };
 
   function answerUnary(stream: http2.ServerHttp2Stream, method: UnaryMethod<unknown, unknown>, request: unknown): void {
@@ -327,6 +329,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   function openServerStream(stream: http2.ServerHttp2Stream, method: ServerStreamMethod<unknown, unknown>, request: unknown): void {
     const closeListeners: Array<() => void> = [];
     let ended = false;
+    let trailers: http2.OutgoingHttpHeaders = OK_TRAILERS;
     const finish = (): void => {
       if (ended) return;
       ended = true;
@@ -336,7 +339,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     const ensureHeaders = (): void => {
       if (stream.headersSent) return;
       stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-      stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
+      stream.once('wantTrailers', () => stream.sendTrailers(trailers));
     };
     const endCall = (): void => {
       if (ended) return;
@@ -363,8 +366,15 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     try {
       method.handle(request, writer);
     } catch (err) {
-      finish();
-      fail(stream, err, 'handling a streaming call');
+      if (!stream.headersSent) {
+        finish();
+        fail(stream, err, 'handling a streaming call');
+        return;
+      }
+      // Messages are already out: the status goes in the trailers.
+      const status = statusOf(err, 'handling a streaming call');
+      trailers = { 'grpc-status': String(status.code), 'grpc-message': encodeGrpcMessage(status.message) };
+      endCall();
     }
   }
 
