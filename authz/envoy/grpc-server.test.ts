@@ -349,6 +349,25 @@ describe('gRPC server on node:http2', () => {
     }
   });
 
+  it('ends a streaming call whose message cannot be encoded, without throwing at the writer', async () => {
+    const port = await start();
+    const client = grpcClient(port);
+    try {
+      const call = client.makeServerStreamRequest('/t.T/Watch', text.encode, text.decode, 'x');
+      call.on('data', () => undefined);
+      const status = new Promise<number>((r) => call.on('error', (e: grpc.ServiceError) => r(e.code)));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(watchers.size).toBe(1);
+      // The text codec cannot encode a number: a later write fails the call, not its caller.
+      for (const w of watchers) expect(() => (w as unknown as StreamWriter<unknown>).write(42)).not.toThrow();
+      expect(await status).toBe(grpc.status.INTERNAL);
+      expect(watchers.size).toBe(0);
+      expect(errors).toEqual([expect.stringContaining('encoding a streamed message')]);
+    } finally {
+      client.close();
+    }
+  });
+
   it('survives clients that go away mid-call in every way, and keeps serving', async () => {
     const port = await start();
     // Cancelled while the handler is still working: its answer arrives for a closed stream.

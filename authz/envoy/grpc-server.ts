@@ -349,13 +349,31 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       }
       finish();
     };
+    const abort = (err: unknown, context: string): void => {
+      if (!stream.headersSent) {
+        finish();
+        fail(stream, err, context);
+        return;
+      }
+      // Messages are already out: the status goes in the trailers.
+      const status = statusOf(err, context);
+      trailers = { 'grpc-status': String(status.code), 'grpc-message': encodeGrpcMessage(status.message) };
+      endCall();
+    };
     streamingCalls.add(endCall);
     stream.once('close', finish);
     const writer: StreamWriter<unknown> = {
       write: (response) => {
         if (ended || !isOpen(stream)) return;
+        let payload: Buffer;
+        try {
+          payload = frame(method.encode(response));
+        } catch (err) {
+          abort(err, 'encoding a streamed message');
+          return;
+        }
         ensureHeaders();
-        stream.write(frame(method.encode(response)));
+        stream.write(payload);
       },
       end: endCall,
       onClose: (listener) => {
@@ -366,15 +384,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     try {
       method.handle(request, writer);
     } catch (err) {
-      if (!stream.headersSent) {
-        finish();
-        fail(stream, err, 'handling a streaming call');
-        return;
-      }
-      // Messages are already out: the status goes in the trailers.
-      const status = statusOf(err, 'handling a streaming call');
-      trailers = { 'grpc-status': String(status.code), 'grpc-message': encodeGrpcMessage(status.message) };
-      endCall();
+      abort(err, 'handling a streaming call');
     }
   }
 
