@@ -290,7 +290,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     });
   });
 
-  /** The status a failure is answered with; faults are reported, and their detail kept in. */
+  /** The status a failure is answered with: a GrpcError as it is, any other fault reported and answered INTERNAL without its detail. */
   const statusOf = (err: unknown, context: string): GrpcError => {
     if (err instanceof GrpcError) return err;
     onError(err instanceof Error ? err : new Error(String(err)), context);
