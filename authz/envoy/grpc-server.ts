@@ -185,6 +185,47 @@ class RequestBody {
   }
 }
 
+/**
+ * Resets streams whose request body has not ended within the timeout. One sweep timer for
+ * all streams (running only while some are watched) instead of a timer per call: a stream
+ * costs a map entry, removed when its body ends or found closed by the sweep.
+ */
+class ReceiveDeadlines {
+  private readonly deadlines = new Map<http2.ServerHttp2Stream, number>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly timeoutMs: number) {}
+
+  watch(stream: http2.ServerHttp2Stream): void {
+    this.deadlines.set(stream, performance.now() + this.timeoutMs);
+    if (this.sweeper === undefined) {
+      this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.min(1_000, this.timeoutMs / 4)));
+      this.sweeper.unref();
+    }
+  }
+
+  done(stream: http2.ServerHttp2Stream): void {
+    this.deadlines.delete(stream);
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const [stream, deadline] of this.deadlines) {
+      if (stream.destroyed || stream.closed) this.deadlines.delete(stream);
+      else if (now >= deadline) {
+        this.deadlines.delete(stream);
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+      }
+    }
+    if (this.deadlines.size === 0) this.stop();
+  }
+}
+
 export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const { methods, maxReceiveMessageBytes } = options;
   const receiveTimeoutMs = options.receiveTimeoutMs ?? 30_000;
@@ -197,6 +238,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     }
   };
   const maxBodyBytes = maxReceiveMessageBytes + PREFIX_BYTES;
+  const receiveDeadlines = new ReceiveDeadlines(receiveTimeoutMs);
   const sessions = new Set<http2.ServerHttp2Session>();
   const streamingCalls = new Set<() => void>();
   const server = http2.createServer({
@@ -236,13 +278,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   server.on('stream', (stream, headers) => {
     stream.on('error', (err: Error) => onError(err, 'stream'));
     // Whatever becomes of the request (answered, refused, running), its body must end in time.
-    const receiveDeadline = setTimeout(() => {
-      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
-    }, receiveTimeoutMs);
-    receiveDeadline.unref();
-    const stopDeadline = (): void => clearTimeout(receiveDeadline);
-    stream.once('end', stopDeadline);
-    stream.once('close', stopDeadline);
+    receiveDeadlines.watch(stream);
     if (headers[':method'] !== 'POST') {
       stream.respond({ ':status': 405 }, { endStream: true });
       return;
@@ -272,6 +308,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       }
     });
     stream.on('end', () => {
+      receiveDeadlines.done(stream);
       if (refused) return;
       const message = singleMessage(body.take());
       if (message instanceof GrpcError) {
@@ -406,6 +443,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
           resolve();
           return;
         }
+        receiveDeadlines.stop();
         const timer = setTimeout(() => {
           for (const session of sessions) session.destroy();
         }, graceMs);
