@@ -38,7 +38,7 @@ export interface LoadedProtos {
   /** Package definition holding envoy.service.auth.v3 and everything it imports. */
   readonly authPackage: PackageDefinition;
   readonly authorizationService: ServiceDefinition;
-  /** Package definition holding grpc.health.v1 (for clients; the server uses grpc-health-check). */
+  /** Package definition holding grpc.health.v1 (health.ts serves it; clients use it too). */
   readonly healthPackage: PackageDefinition;
   readonly healthService: ServiceDefinition;
 }
