@@ -130,6 +130,9 @@ afterAll(async () => {
   if (home !== undefined) await rm(home, { recursive: true, force: true });
 });
 
+type NetworkPolicyObject = KubeObject & { spec: { podSelector: unknown; policyTypes: string[]; ingress: unknown[] } };
+const authzPolicy = (objects: KubeObject[]): NetworkPolicyObject => named<NetworkPolicyObject>(objects, 'NetworkPolicy', 'mcp-warden-authz');
+
 describe('the Helm chart, rendered', () => {
   it('passes helm lint --strict, with the defaults and with Redis on', async () => {
     expect(await helm(home, ['lint', '--strict', CHART_DIR])).toContain('0 chart(s) failed');
@@ -145,6 +148,7 @@ describe('the Helm chart, rendered', () => {
       'ClusterRoleBinding/mcp-warden-operator',
       'Deployment/mcp-warden-authz',
       'Deployment/mcp-warden-operator',
+      'NetworkPolicy/mcp-warden-authz',
       'Role/mcp-warden-operator',
       'RoleBinding/mcp-warden-operator',
       'Service/mcp-warden-authz',
@@ -202,6 +206,22 @@ describe('the Helm chart, rendered', () => {
     expect(named<Service>(objects, 'Service', 'mcp-warden-authz').spec.ports.map((p) => [p.name, p.port])).toEqual([['grpc', 7000], ['metrics', 9000]]);
     for (const o of objects) expect(o.metadata?.labels?.team, `${o.kind}/${o.metadata?.name}`).toBe('platform');
     expect(authz.spec.template.metadata.labels.team).toBe('platform');
+    // The gRPC port admits only namespaces opted in to injection; the metrics port is open.
+    expect(authzPolicy(objects).spec.ingress).toEqual([
+      { from: [{ namespaceSelector: { matchLabels: { 'mcpwarden.io/injection': 'enabled' } } }], ports: [{ protocol: 'TCP', port: 7000 }] },
+      { ports: [{ protocol: 'TCP', port: 9000 }] },
+    ]);
+  });
+
+  it('lets only sidecar namespaces reach the authz gRPC port, unless its NetworkPolicy is turned off', async () => {
+    const objects = await render();
+    const authz = named<Deployment>(objects, 'Deployment', 'mcp-warden-authz');
+    const policy = authzPolicy(objects);
+    expect(policy.spec.podSelector).toEqual({ matchLabels: authz.spec.selector.matchLabels });
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    expect(policy.spec.ingress).toEqual([{ from: [{ namespaceSelector: { matchLabels: { 'mcpwarden.io/injection': 'enabled' } } }], ports: [{ protocol: 'TCP', port: 9191 }] }]);
+    const off = await render(['--set', 'authz.networkPolicy=false']);
+    expect(off.filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
   });
 
   it('with redis.enabled=true adds one hardened Redis only authz may reach, and points authz at it', async () => {

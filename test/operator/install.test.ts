@@ -29,6 +29,7 @@ const KINDS: Record<string, ResourceType> = Object.fromEntries(
       ['rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false],
       ['rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true],
       ['rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true],
+      ['networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', true],
       ['mcpwarden.io', 'v1alpha1', 'MCPServer', 'mcpservers', true],
       ['mcpwarden.io', 'v1alpha1', 'MCPPolicy', 'mcppolicies', true],
     ] as const
@@ -92,6 +93,7 @@ describe('install manifests and examples on a real API server', () => {
         'Deployment/mcp-warden-authz',
         'Service/mcp-warden-authz',
         'ClusterRole/mcp-warden-authz',
+        'NetworkPolicy/mcp-warden-authz',
       ]),
     );
     const webhookService = await admin.request<{ spec: { ports: Array<{ port: number; targetPort: unknown }> } }>('GET', resourcePath(KINDS.Service!, 'mcp-warden', 'mcp-warden-webhook'));
