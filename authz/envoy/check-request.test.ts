@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { toWardenRequest, type CheckRequest } from './check-request.js';
-import { loadProtos } from './proto.js';
+import { loadProtos, methodOf } from './proto.js';
 
 /**
  * Encodes a CheckRequest the way Envoy would send it (protobuf wire format, via the real
  * proto) and decodes it the way the server receives it, so tests see real-shaped input.
  */
 function overTheWire(message: object): CheckRequest {
-  const method = loadProtos().authorizationService['Check'];
-  if (method === undefined) throw new Error('Check method missing');
+  const method = methodOf(loadProtos().authorizationService, 'Check');
   return method.requestDeserialize(method.requestSerialize(message)) as CheckRequest;
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deny, ErrorCode, type Denial, type Verdict } from '../pipeline/verdict.js';
 import { toCheckResponse } from './check-response.js';
-import { loadProtos } from './proto.js';
+import { loadProtos, methodOf } from './proto.js';
 
 interface DecodedHeader {
   header: { key: string; value: string };
@@ -16,8 +16,7 @@ interface Decoded {
 
 /** What Envoy receives: the response encoded with the real proto and decoded again. */
 function asEnvoySeesIt(verdict: Verdict): Decoded {
-  const method = loadProtos().authorizationService['Check'];
-  if (method === undefined) throw new Error('Check method missing');
+  const method = methodOf(loadProtos().authorizationService, 'Check');
   return method.responseDeserialize(method.responseSerialize(toCheckResponse(verdict))) as Decoded;
 }
 

@@ -103,7 +103,8 @@ export function encodeGrpcMessage(message: string): string {
   return out;
 }
 
-function frame(message: Buffer): Buffer {
+/** One uncompressed gRPC message: the 5-byte prefix (flag 0, big-endian length) and the bytes. */
+export function grpcFrame(message: Buffer): Buffer {
   const out = Buffer.allocUnsafe(PREFIX_BYTES + message.length);
   out[0] = 0;
   out.writeUInt32BE(message.length, 1);
@@ -343,7 +344,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       if (!isOpen(stream)) return;
       let payload: Buffer;
       try {
-        payload = frame(method.encode(response));
+        payload = grpcFrame(method.encode(response));
       } catch (err) {
         fail(stream, err, 'encoding a response');
         return;
@@ -404,7 +405,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
         if (ended || !isOpen(stream)) return;
         let payload: Buffer;
         try {
-          payload = frame(method.encode(response));
+          payload = grpcFrame(method.encode(response));
         } catch (err) {
           abort(err, 'encoding a streamed message');
           return;

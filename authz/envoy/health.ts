@@ -5,7 +5,7 @@
  * SERVICE_UNKNOWN for a name not (yet) registered.
  */
 import { GrpcError, GrpcStatus, type GrpcMethod } from './grpc-server.js';
-import type { LoadedProtos } from './proto.js';
+import { methodOf, type LoadedProtos } from './proto.js';
 
 export type ServingStatus = 'SERVING' | 'NOT_SERVING';
 type WatchStatus = ServingStatus | 'SERVICE_UNKNOWN';
@@ -26,9 +26,8 @@ export interface HealthService {
 export function createHealthService(protos: LoadedProtos): HealthService {
   const statuses = new Map<string, ServingStatus>();
   const watchers = new Map<string, Set<(status: WatchStatus) => void>>();
-  const check = protos.healthService['Check'];
-  const watch = protos.healthService['Watch'];
-  if (check === undefined || watch === undefined) throw new Error('grpc.health.v1.Health is missing Check or Watch');
+  const check = methodOf(protos.healthService, 'Check');
+  const watch = methodOf(protos.healthService, 'Watch');
 
   const codec = {
     decode: (message: Buffer) => check.requestDeserialize(message) as HealthRequest,

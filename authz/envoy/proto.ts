@@ -73,6 +73,13 @@ export function loadProtos(): LoadedProtos {
   return loaded;
 }
 
+/** A method of a loaded service; the protos come from pinned packages, so a missing one is a start-up error. */
+export function methodOf(service: ServiceDefinition, name: string): NonNullable<ServiceDefinition[string]> {
+  const method = service[name];
+  if (method === undefined) throw new Error(`proto load: method ${name} not found in the service definition`);
+  return method;
+}
+
 function serviceOf(pkg: PackageDefinition, name: string): ServiceDefinition {
   const def = pkg[name];
   if (def === undefined || !('Check' in def)) {

@@ -9,13 +9,14 @@ import type { Logger } from 'pino';
 import type { WardenRequest } from '../pipeline/request.js';
 import type { Verdict } from '../pipeline/verdict.js';
 import { securityEvent } from '../telemetry/events.js';
+import { parseListenAddress } from '../telemetry/listen-address.js';
 import type { WardenMetrics } from '../telemetry/metrics.js';
 import { toWardenRequest, type CheckRequest } from './check-request.js';
 import { toCheckResponse, type CheckResponse } from './check-response.js';
 import { createGrpcServer, type GrpcMethod } from './grpc-server.js';
 import { createHealthService } from './health.js';
 import { internalErrorVerdict } from './internal-error.js';
-import { AUTHORIZATION_SERVICE_NAME, loadProtos } from './proto.js';
+import { AUTHORIZATION_SERVICE_NAME, loadProtos, methodOf } from './proto.js';
 
 export type Decide = (request: WardenRequest) => Verdict | Promise<Verdict>;
 
@@ -121,8 +122,7 @@ export async function startAuthzServer(options: AuthzServerOptions): Promise<Aut
     return response;
   };
 
-  const checkMethod = protos.authorizationService['Check'];
-  if (checkMethod === undefined) throw new Error(`${AUTHORIZATION_SERVICE_NAME} has no Check method`);
+  const checkMethod = methodOf(protos.authorizationService, 'Check');
   const health = createHealthService(protos);
   const methods = new Map<string, GrpcMethod>([
     [
@@ -150,7 +150,7 @@ export async function startAuthzServer(options: AuthzServerOptions): Promise<Aut
   };
   setServing(options.serving ?? true);
 
-  const { host, port: wantedPort } = parseListen(options.listen);
+  const { host, port: wantedPort } = parseListenAddress(options.listen);
   let port: number;
   try {
     port = await server.listen(host, wantedPort);
@@ -166,13 +166,4 @@ export async function startAuthzServer(options: AuthzServerOptions): Promise<Aut
       return server.close(graceMs);
     },
   };
-}
-
-/** `host:port`, `[v6]:port`; the host may be empty (all interfaces). */
-function parseListen(listen: string): { host: string; port: number } {
-  const colon = listen.lastIndexOf(':');
-  const port = Number(listen.slice(colon + 1));
-  if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`--listen ${listen}: expected HOST:PORT`);
-  const host = listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  return { host: host === '' ? '::' : host, port };
 }

@@ -31,7 +31,9 @@ import { parseArgs } from 'node:util';
 import { startAuthzServer, type AuthzServer, type Decide } from '../../authz/envoy/server.js';
 import { createLogger } from '../../authz/telemetry/logger.js';
 import { createMetrics } from '../../authz/telemetry/metrics.js';
-import { loadProtos } from '../../authz/envoy/proto.js';
+import { grpcFrame } from '../../authz/envoy/grpc-server.js';
+import { loadProtos, methodOf } from '../../authz/envoy/proto.js';
+import { parseListenAddress } from '../../authz/telemetry/listen-address.js';
 import { connectCheckClient, type CheckClient, type DecodedCheckResponse } from '../grpc/check-client.js';
 import { decide as parseAndAllow } from './grpc-check-decide.js';
 import { toolsCallBody } from './tools-call-body.js';
@@ -156,23 +158,12 @@ function grpcJsClient(address: string, body: Buffer): LoadClient {
 
 const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
 
-function checkMethod(): NonNullable<ReturnType<typeof loadProtos>['authorizationService']['Check']> {
-  const method = loadProtos().authorizationService['Check'];
-  if (method === undefined) throw new Error('Check method missing');
-  return method;
-}
+const checkMethod = (): ReturnType<typeof methodOf> => methodOf(loadProtos().authorizationService, 'Check');
 
 /** 1,024 distinct CheckRequests, each as a gRPC length-prefixed message. */
 function encodeFrames(body: Buffer): Buffer[] {
   const method = checkMethod();
-  return Array.from({ length: 1024 }, (_, i) => {
-    const message = method.requestSerialize(envoyCheckRequest(body, i));
-    const frame = Buffer.allocUnsafe(5 + message.length);
-    frame.writeUInt8(0, 0);
-    frame.writeUInt32BE(message.length, 1);
-    message.copy(frame, 5);
-    return frame;
-  });
+  return Array.from({ length: 1024 }, (_, i) => grpcFrame(method.requestSerialize(envoyCheckRequest(body, i))));
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -219,16 +210,14 @@ function runGoLoadgen(address: string, body: Buffer, rate: number, durationSecon
 
 /** gRPC over HTTP/2 by hand (length-prefixed messages, grpc-status trailer), requests pre-encoded. */
 function http2Client(address: string, body: Buffer): LoadClient {
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const port = address.slice(colon + 1);
+  const { host, port } = parseListenAddress(address, '--target');
   const method = checkMethod();
   const frames = encodeFrames(body);
   let closing = false;
   let session = connect();
   function connect(): http2.ClientHttp2Session {
     // Envoy sets TCP_NODELAY on its gRPC connections; so does this client.
-    const s = http2.connect(`http://${address}`, { createConnection: () => net.connect({ host, port: Number(port), noDelay: true }) });
+    const s = http2.connect(`http://${address}`, { createConnection: () => net.connect({ host, port, noDelay: true }) });
     // A dropped connection fails the calls in flight (counted as errors); the next call reconnects.
     s.on('error', (err: Error) => process.stderr.write(`grpc-check: connection error: ${err.message}\n`));
     s.on('close', () => {

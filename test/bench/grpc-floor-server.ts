@@ -7,15 +7,11 @@
  * Run: node --import tsx test/bench/grpc-floor-server.ts  (or grpc-check.ts --floor)
  */
 import http2 from 'node:http2';
-import { loadProtos } from '../../authz/envoy/proto.js';
+import { grpcFrame } from '../../authz/envoy/grpc-server.js';
+import { loadProtos, methodOf } from '../../authz/envoy/proto.js';
 
-const check = loadProtos().authorizationService['Check'];
-if (check === undefined) throw new Error('Check method missing');
-const method = check;
-const allow = method.responseSerialize({ status: { code: 0, message: '' }, ok_response: {} });
-const allowFrame = Buffer.alloc(5 + allow.length);
-allowFrame.writeUInt32BE(allow.length, 1);
-allow.copy(allowFrame, 5);
+const method = methodOf(loadProtos().authorizationService, 'Check');
+const allowFrame = grpcFrame(method.responseSerialize({ status: { code: 0, message: '' }, ok_response: {} }));
 
 const server = http2.createServer();
 server.on('stream', (stream) => {
