@@ -39,6 +39,50 @@ export function hexValue(code: number): number {
   return code < 128 ? (HEX[code] as number) : -1;
 }
 
+/**
+ * HTML character references (`&#46;`, `&#x2F;`, `&#00039;`, `&name;`) decoded once, keeping
+ * only the characters `accept` admits; the rest stay as written. A value that went through an
+ * HTML form or template is unescaped once more by the server that receives it. Numeric
+ * references may carry leading zeros and omit the `;` (as browsers read them; at most ten
+ * digits are read, so long runs stay cheap); named ones (`named`, case-insensitive) need it.
+ * Returns `s` itself when nothing was decoded.
+ */
+export function decodeCharacterReferences(s: string, named: ReadonlyMap<string, string>, accept: (codePoint: number) => boolean): string {
+  let i = s.indexOf('&');
+  if (i === -1) return s;
+  let out = '';
+  let from = 0;
+  for (; i < s.length; i++) {
+    if (s.charCodeAt(i) !== 0x26) continue;
+    let j = i + 1;
+    let text: string | undefined;
+    if (s.charCodeAt(j) === 0x23) {
+      const hex = (s.charCodeAt(j + 1) | 0x20) === 0x78;
+      j += hex ? 2 : 1;
+      const start = j;
+      let v = 0;
+      for (; j < s.length && j - start < 10; j++) {
+        const c = s.charCodeAt(j);
+        const d = hex ? hexValue(c) : c >= 0x30 && c <= 0x39 ? c - 0x30 : -1;
+        if (d < 0) break;
+        v = Math.min(v * (hex ? 16 : 10) + d, 0x110000);
+      }
+      if (j > start && v < 0x10000 && accept(v)) text = String.fromCharCode(v);
+    } else {
+      const start = j;
+      while (j < s.length && j - start < 8 && (s.charCodeAt(j) | 0x20) >= 0x61 && (s.charCodeAt(j) | 0x20) <= 0x7a) j++;
+      const known = s.charCodeAt(j) === 0x3b ? named.get(s.slice(start, j).toLowerCase()) : undefined;
+      if (known !== undefined && accept(known.charCodeAt(0))) text = known;
+    }
+    if (text === undefined) continue;
+    if (s.charCodeAt(j) === 0x3b) j++;
+    out += s.slice(from, i) + text;
+    from = j;
+    i = j - 1;
+  }
+  return from === 0 ? s : out + s.slice(from);
+}
+
 /** True when `s` holds at least one `%XX` or `%uXXXX` escape. */
 export function hasPercentEscape(s: string): boolean {
   const first = s.indexOf('%');

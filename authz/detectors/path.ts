@@ -14,7 +14,7 @@
  */
 import picomatch from 'picomatch';
 import type { ArgumentRule } from '../api/types.js';
-import { excerptAround, foldLookalikes, hexValue, percentDecodeRounds } from './decode.js';
+import { decodeCharacterReferences, excerptAround, foldLookalikes, hexValue, percentDecodeRounds } from './decode.js';
 import type { DetectorFinding, KindInspector } from './types.js';
 
 /** Longest path any mainstream OS accepts (Linux PATH_MAX); longer values are refused. */
@@ -120,51 +120,18 @@ function foldHexText(s: string): string {
   return changed ? Buffer.from(out.buffer, 0, o * 2).toString('utf16le') : s;
 }
 
-/** Code point of the HTML character reference at `i` if it names `.` `/` or `\\`, with its length. */
-function entityAt(s: string, i: number): [number, number] | undefined {
-  if (s.charCodeAt(i + 1) === 0x23) {
-    const hex = (s.charCodeAt(i + 2) | 0x20) === 0x78;
-    let v = 0;
-    let j = i + (hex ? 3 : 2);
-    const start = j;
-    // Leading zeros are legal (`&#00046;`); the value is capped so long digit runs stay cheap.
-    for (; j < s.length && j - start < 10; j++) {
-      const c = s.charCodeAt(j);
-      const d = hex ? hexValue(c) : c >= 0x30 && c <= 0x39 ? c - 0x30 : -1;
-      if (d < 0) break;
-      v = Math.min(v * (hex ? 16 : 10) + d, 0x110000);
-    }
-    if (j === start) return undefined;
-    const len = j - i + (s.charCodeAt(j) === 0x3b ? 1 : 0);
-    return v === 0x2e || v === 0x2f || v === 0x5c ? [v, len] : undefined;
-  }
-  const lower = s.slice(i + 1, i + 8).toLowerCase();
-  if (lower.startsWith('period;')) return [0x2e, 8];
-  if (lower.startsWith('sol;')) return [0x2f, 5];
-  if (lower.startsWith('bsol;')) return [0x5c, 6];
-  return undefined;
-}
+const PATH_REFERENCES: ReadonlyMap<string, string> = new Map([
+  ['period', '.'],
+  ['sol', '/'],
+  ['bsol', '\\'],
+]);
 
 /**
  * HTML character references of `.` `/` `\\` (`&#46;`, `&#x2f;`, `&period;`) → the character:
  * a path that went through an HTML form or template is decoded once more by the server.
  */
 function foldEntities(s: string): string {
-  let i = s.indexOf('&');
-  if (i === -1) return s;
-  let out = s.slice(0, i);
-  let from = i;
-  let changed = false;
-  for (; i < s.length; i++) {
-    if (s.charCodeAt(i) !== 0x26) continue;
-    const hit = entityAt(s, i);
-    if (hit === undefined) continue;
-    out += s.slice(from, i) + String.fromCharCode(hit[0]);
-    i += hit[1] - 1;
-    from = i + 1;
-    changed = true;
-  }
-  return changed ? out + s.slice(from) : s;
+  return decodeCharacterReferences(s, PATH_REFERENCES, (c) => c === 0x2e || c === 0x2f || c === 0x5c);
 }
 
 /** A C0 control character (or DEL) in a path: no real file name holds one; CR/LF split headers and logs. */

@@ -20,6 +20,7 @@
 import type { ArgumentRule } from '../api/types.js';
 import type { DetectorFinding } from './types.js';
 import { SqlLexer, Tok, type SqlDialect, type TokenType } from './sql-tokenizer.js';
+import { decodeCharacterReferences } from './decode.js';
 import { excerptAround } from './unicode.js';
 
 /** Lexing rules for fragments: the union of what the common dialects treat as strings and comments. */
@@ -731,47 +732,6 @@ const NAMED_REFERENCES: ReadonlyMap<string, string> = new Map([
 ]);
 
 /**
- * HTML character references decoded once (`&#39; OR 1=1--`, `&quot;`): a value that passed
- * through an HTML form or template is unescaped before it reaches the query. Undefined when
- * the value holds none.
- */
-function decodeCharacterReferences(value: string): string | undefined {
-  let i = value.indexOf('&');
-  if (i === -1) return undefined;
-  let out = value.slice(0, i);
-  let from = i;
-  let changed = false;
-  for (; i < value.length; i++) {
-    if (value.charCodeAt(i) !== 0x26) continue;
-    let j = i + 1;
-    let text: string | undefined;
-    if (value.charCodeAt(j) === 0x23) {
-      const hexForm = (value.charCodeAt(j + 1) | 0x20) === 0x78;
-      j += hexForm ? 2 : 1;
-      const start = j;
-      let v = 0;
-      for (; j < value.length && j - start < 8; j++) {
-        const d = hexForm ? hex(value.charCodeAt(j)) : value.charCodeAt(j) - 0x30;
-        if (d < 0 || d > (hexForm ? 15 : 9)) break;
-        v = v * (hexForm ? 16 : 10) + d;
-      }
-      if (j > start && v > 0 && v < 0x10000) text = String.fromCharCode(v);
-    } else {
-      const start = j;
-      while (j < value.length && j - start < 8 && ((value.charCodeAt(j) | 0x20) >= 0x61 && (value.charCodeAt(j) | 0x20) <= 0x7a)) j++;
-      text = value.charCodeAt(j) === 0x3b ? NAMED_REFERENCES.get(value.slice(start, j).toLowerCase()) : undefined;
-    }
-    if (text === undefined) continue;
-    if (value.charCodeAt(j) === 0x3b) j++;
-    out += value.slice(from, i) + text;
-    from = j;
-    i = j - 1;
-    changed = true;
-  }
-  return changed ? out + value.slice(from) : undefined;
-}
-
-/**
  * Block comments that split a keyword (`UNI`, an empty comment, `ON`), for a filter (or an old
  * parser) that deletes comments before the query runs. Undefined unless a comment sits
  * between two letters.
@@ -843,8 +803,9 @@ export function inspectSqlFragment(value: string, _rule: ArgumentRule | undefine
       const f = found(joined, ' (with keyword-splitting comments removed)');
       if (f !== undefined) return f;
     }
-    const unescaped = decodeCharacterReferences(value);
-    if (unescaped !== undefined) {
+    // A value that passed through an HTML form or template is unescaped before it reaches the query.
+    const unescaped = decodeCharacterReferences(value, NAMED_REFERENCES, (c) => c > 0);
+    if (unescaped !== value) {
       const f = found(unescaped, ' (after HTML character-reference decoding)');
       if (f !== undefined) return f;
     }
