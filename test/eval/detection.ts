@@ -69,6 +69,8 @@ export interface RateRow {
   readonly hits: number;
   readonly rate: number;
   readonly mbPerSecond: number;
+  /** Values judged wrongly: attacks without a finding, benign values with one. */
+  readonly wrong: readonly string[];
 }
 
 /** Runs the inspector of each entry's kind; `hits` counts entries with a finding. */
@@ -86,13 +88,16 @@ export function measure(entries: readonly CorpusEntry[]): RateRow[] {
     const inspect = inspectorForKind(kind);
     let hits = 0;
     let bytes = 0;
+    const wrong: string[] = [];
     const started = performance.now();
     for (const e of list) {
       bytes += Buffer.byteLength(e.value, 'utf8');
-      if (inspect?.(e.value, { kind }) !== undefined) hits++;
+      const hit = inspect?.(e.value, { kind }) !== undefined;
+      if (hit) hits++;
+      if (hit !== (e.label === 'attack')) wrong.push(e.value);
     }
     const seconds = (performance.now() - started) / 1000;
-    rows.push({ kind, cls, count: list.length, hits, rate: hits / list.length, mbPerSecond: bytes / 1e6 / Math.max(seconds, 1e-9) });
+    rows.push({ kind, cls, count: list.length, hits, rate: hits / list.length, mbPerSecond: bytes / 1e6 / Math.max(seconds, 1e-9), wrong });
   }
   return rows;
 }
@@ -141,7 +146,8 @@ async function main(): Promise<number> {
   const toolRates = measureTools(tools);
 
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify({ corpora: dir, attacks: attackRows, benign: benignRows, tools: toolRates }));
+    const rates = (rows: RateRow[]): Array<Omit<RateRow, 'wrong'>> => rows.map(({ wrong: _w, ...r }) => r);
+    console.log(JSON.stringify({ corpora: dir, attacks: rates(attackRows), benign: rates(benignRows), tools: toolRates }));
     return 0;
   }
   console.log(`corpora: ${dir}\n`);

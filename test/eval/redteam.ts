@@ -11,15 +11,18 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArgumentKind } from '../../authz/api/types.js';
-import { inspectorForKind } from '../../authz/detectors/index.js';
 import { initSqlParser } from '../../authz/detectors/sql.js';
+import { measure, type CorpusEntry, type RateRow } from './detection.js';
 
+/** A generated entry; as a corpus line it has `class` (`cls`) and a source of `redteam`. */
 export interface RedteamEntry {
   readonly kind: ArgumentKind;
   readonly cls: string;
   readonly label: 'attack' | 'benign';
   readonly value: string;
 }
+
+const asCorpusEntry = (e: RedteamEntry): CorpusEntry => ({ value: e.value, kind: e.kind, label: e.label, class: e.cls, source: 'redteam' });
 
 const enc = (s: string): string => [...s].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('');
 const encUpper = (s: string): string => enc(s).toUpperCase();
@@ -377,37 +380,18 @@ export function redteamSet(): RedteamEntry[] {
   });
 }
 
-interface Row {
-  kind: string;
-  cls: string;
-  label: string;
-  count: number;
-  hits: number;
-  misses: string[];
-}
-
-export function evaluate(entries: readonly RedteamEntry[]): Row[] {
-  const rows = new Map<string, Row>();
-  for (const e of entries) {
-    const key = `${e.kind}\u0000${e.cls}\u0000${e.label}`;
-    let row = rows.get(key);
-    if (row === undefined) {
-      row = { kind: e.kind, cls: e.cls, label: e.label, count: 0, hits: 0, misses: [] };
-      rows.set(key, row);
-    }
-    row.count++;
-    const hit = inspectorForKind(e.kind)?.(e.value, { kind: e.kind }) !== undefined;
-    if (hit) row.hits++;
-    if (hit !== (e.label === 'attack')) row.misses.push(e.value);
-  }
-  return [...rows.values()].sort((a, b) => `${a.label}${a.kind}${a.cls}`.localeCompare(`${b.label}${b.kind}${b.cls}`));
+/** Rates per kind and class, attacks first (TPR), then benign values (FPR), as detection.ts measures the corpus. */
+export function evaluate(entries: readonly RedteamEntry[]): Array<RateRow & { label: 'attack' | 'benign' }> {
+  return (['attack', 'benign'] as const).flatMap((label) =>
+    measure(entries.filter((e) => e.label === label).map(asCorpusEntry)).map((row) => ({ ...row, label })),
+  );
 }
 
 async function main(): Promise<void> {
   await initSqlParser();
   const rows = evaluate(redteamSet());
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify(rows.map(({ misses: _m, ...r }) => r)));
+    console.log(JSON.stringify(rows.map(({ wrong: _w, mbPerSecond: _s, ...r }) => r)));
     return;
   }
   console.log('| kind | class | label | count | flagged | rate |');
@@ -418,9 +402,9 @@ async function main(): Promise<void> {
   }
   if (process.argv.includes('--misses')) {
     for (const r of rows) {
-      if (r.misses.length === 0) continue;
-      console.log(`\n## ${r.label === 'attack' ? 'missed' : 'false positives'}: ${r.kind}/${r.cls} (${r.misses.length})`);
-      for (const m of r.misses) console.log(JSON.stringify(m));
+      if (r.wrong.length === 0) continue;
+      console.log(`\n## ${r.label === 'attack' ? 'missed' : 'false positives'}: ${r.kind}/${r.cls} (${r.wrong.length})`);
+      for (const m of r.wrong) console.log(JSON.stringify(m));
     }
   }
 }
