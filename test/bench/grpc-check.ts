@@ -178,7 +178,7 @@ function loadgenBinary(): string {
   return LOADGEN_BIN;
 }
 
-/** What test/loadgen prints (its JSON field names are the bench result's). */
+/** One load run, by test/loadgen (its JSON field names are the bench result's) or a Node client. */
 type LoadgenResult = Pick<
   GrpcCheckBenchResult,
   'durationSeconds' | 'completed' | 'errors' | 'allowed' | 'denied' | 'p50Ms' | 'p90Ms' | 'p99Ms' | 'maxMs' | 'serviceP50Ms' | 'serviceP99Ms'
@@ -355,49 +355,12 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
-export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Promise<GrpcCheckBenchResult> {
-  const durationSeconds = options.durationSeconds ?? 10;
-  const rate = options.rate ?? 2_000;
-  const bodyBytes = options.bodyBytes ?? 2_048;
-  const body = toolsCallBody(bodyBytes);
-  const server = await startServer(options);
-  const clientKind = options.client ?? 'go';
-  if (clientKind === 'go') {
-    if (options.max === true) throw new Error('--max needs --client http2 or grpc-js');
-    try {
-      const loadAtStart = loadavg()[0] ?? NaN;
-      const cpuAtStart = processCpuSeconds(server.pid);
-      const r = await runGoLoadgen(server.address, body, rate, durationSeconds, options.dump, options.pin === true ? 0 : undefined);
-      const cpuAtEnd = processCpuSeconds(server.pid);
-      if (r.firstError !== undefined) process.stderr.write(`grpc-check: first error: ${r.firstError}\n`);
-      // The loadgen's warm-up calls ran inside the CPU window too.
-      const calls = r.totalCalls;
-      return {
-        mode: 'rate',
-        server: server.kind,
-        client: 'go',
-        targetRate: rate,
-        durationSeconds: Number(r.durationSeconds.toFixed(2)),
-        bodyBytes: body.length,
-        completed: r.completed,
-        errors: r.errors,
-        allowed: r.allowed,
-        denied: r.denied,
-        achievedPerSecond: Math.round(r.completed / r.durationSeconds),
-        p50Ms: r.p50Ms,
-        p90Ms: r.p90Ms,
-        p99Ms: r.p99Ms,
-        maxMs: r.maxMs,
-        serviceP50Ms: r.serviceP50Ms,
-        serviceP99Ms: r.serviceP99Ms,
-        serverCpuUsPerCheck: cpuAtStart !== undefined && cpuAtEnd !== undefined ? Math.round(((cpuAtEnd - cpuAtStart) * 1e6) / calls) : undefined,
-        loadAverage: [Number(loadAtStart.toFixed(2)), Number((loadavg()[0] ?? NaN).toFixed(2))],
-      };
-    } finally {
-      await server.close();
-    }
-  }
-  const client = clientKind === 'grpc-js' ? grpcJsClient(server.address, body) : http2Client(server.address, body);
+/**
+ * Drives `address` with a node:http2 or grpc-js client (200 warm-up calls first) at the fixed
+ * rate, or with `concurrency` calls in flight as fast as they complete (`max`).
+ */
+async function runNodeClient(address: string, body: Buffer, options: GrpcCheckBenchOptions, rate: number, durationSeconds: number): Promise<LoadgenResult> {
+  const client = options.client === 'grpc-js' ? grpcJsClient(address, body) : http2Client(address, body);
   /** From the scheduled send time (includes any wait before sending: coordinated omission). */
   const latencies: number[] = [];
   /** From the actual send to the response (what one call costs once sent). */
@@ -405,6 +368,7 @@ export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Pr
   let errors = 0;
   let allowed = 0;
   let denied = 0;
+  const WARM_UP_CALLS = 200;
 
   const send = async (scheduledAt: number): Promise<void> => {
     const sentAt = performance.now();
@@ -421,13 +385,11 @@ export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Pr
 
   try {
     // Warm up the channel, the JIT and the server.
-    for (let i = 0; i < 200; i++) await send(performance.now());
+    for (let i = 0; i < WARM_UP_CALLS; i++) await send(performance.now());
     latencies.length = 0;
     serviceTimes.length = 0;
     errors = allowed = denied = 0;
 
-    const loadAtStart = loadavg()[0] ?? NaN;
-    const cpuAtStart = processCpuSeconds(server.pid);
     const started = performance.now();
     const endAt = started + durationSeconds * 1000;
     if (options.max === true) {
@@ -451,34 +413,68 @@ export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Pr
       });
       await Promise.all(inFlight);
     }
-    const elapsedSeconds = (performance.now() - started) / 1000;
-    const cpuAtEnd = processCpuSeconds(server.pid);
-    const serverCpuUs = cpuAtStart !== undefined && cpuAtEnd !== undefined && latencies.length > 0 ? ((cpuAtEnd - cpuAtStart) * 1e6) / latencies.length : undefined;
     const sorted = Float64Array.from(latencies).sort();
     const service = Float64Array.from(serviceTimes).sort();
+    const ms = (v: number): number => Number(v.toFixed(3));
     return {
-      mode: options.max === true ? 'max' : 'rate',
-      server: server.kind,
-      client: clientKind,
-      targetRate: options.max === true ? undefined : rate,
-      durationSeconds: Number(elapsedSeconds.toFixed(2)),
-      bodyBytes: body.length,
+      durationSeconds: (performance.now() - started) / 1000,
       completed: latencies.length,
       errors,
       allowed,
       denied,
-      achievedPerSecond: Math.round(latencies.length / elapsedSeconds),
-      p50Ms: Number(percentile(sorted, 50).toFixed(3)),
-      p90Ms: Number(percentile(sorted, 90).toFixed(3)),
-      p99Ms: Number(percentile(sorted, 99).toFixed(3)),
-      maxMs: Number((sorted[sorted.length - 1] ?? NaN).toFixed(3)),
-      serviceP50Ms: Number(percentile(service, 50).toFixed(3)),
-      serviceP99Ms: Number(percentile(service, 99).toFixed(3)),
-      serverCpuUsPerCheck: serverCpuUs === undefined ? undefined : Math.round(serverCpuUs),
-      loadAverage: [Number(loadAtStart.toFixed(2)), Number((loadavg()[0] ?? NaN).toFixed(2))],
+      p50Ms: ms(percentile(sorted, 50)),
+      p90Ms: ms(percentile(sorted, 90)),
+      p99Ms: ms(percentile(sorted, 99)),
+      maxMs: ms(sorted[sorted.length - 1] ?? NaN),
+      serviceP50Ms: ms(percentile(service, 50)),
+      serviceP99Ms: ms(percentile(service, 99)),
+      totalCalls: WARM_UP_CALLS + latencies.length,
     };
   } finally {
     client.close();
+  }
+}
+
+export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Promise<GrpcCheckBenchResult> {
+  const durationSeconds = options.durationSeconds ?? 10;
+  const rate = options.rate ?? 2_000;
+  const body = toolsCallBody(options.bodyBytes ?? 2_048);
+  const clientKind = options.client ?? 'go';
+  if (clientKind === 'go' && options.max === true) throw new Error('--max needs --client http2 or grpc-js');
+  const server = await startServer(options);
+  try {
+    const loadAtStart = loadavg()[0] ?? NaN;
+    const cpuAtStart = processCpuSeconds(server.pid);
+    const r =
+      clientKind === 'go'
+        ? await runGoLoadgen(server.address, body, rate, durationSeconds, options.dump, options.pin === true ? 0 : undefined)
+        : await runNodeClient(server.address, body, options, rate, durationSeconds);
+    const cpuAtEnd = processCpuSeconds(server.pid);
+    if (r.firstError !== undefined) process.stderr.write(`grpc-check: first error: ${r.firstError}\n`);
+    const max = options.max === true;
+    return {
+      mode: max ? 'max' : 'rate',
+      server: server.kind,
+      client: clientKind,
+      targetRate: max ? undefined : rate,
+      durationSeconds: Number(r.durationSeconds.toFixed(2)),
+      bodyBytes: body.length,
+      completed: r.completed,
+      errors: r.errors,
+      allowed: r.allowed,
+      denied: r.denied,
+      achievedPerSecond: Math.round(r.completed / r.durationSeconds),
+      p50Ms: r.p50Ms,
+      p90Ms: r.p90Ms,
+      p99Ms: r.p99Ms,
+      maxMs: r.maxMs,
+      serviceP50Ms: r.serviceP50Ms,
+      serviceP99Ms: r.serviceP99Ms,
+      // Warm-up calls ran inside the CPU window too, so they are counted.
+      serverCpuUsPerCheck: cpuAtStart !== undefined && cpuAtEnd !== undefined && r.totalCalls > 0 ? Math.round(((cpuAtEnd - cpuAtStart) * 1e6) / r.totalCalls) : undefined,
+      loadAverage: [Number(loadAtStart.toFixed(2)), Number((loadavg()[0] ?? NaN).toFixed(2))],
+    };
+  } finally {
     await server.close();
   }
 }
