@@ -7,7 +7,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
-import { once } from 'node:events';
 
 export interface ManagedProcess {
   readonly name: string;
@@ -183,15 +182,38 @@ export async function stopAll(): Promise<void> {
   for (const p of all) await p.stop();
 }
 
-/** A port that was free a moment ago on `host` (the kernel picks it). */
+/**
+ * Ports handed to child processes come from below Linux's default ephemeral range
+ * (32768–60999). A port the kernel picks with listen(0) lies inside that range, so between
+ * our close() and the child's bind() any outgoing connection on the machine may take it;
+ * a random port below the range can only be taken by another listener.
+ */
+const CHILD_PORT_LOW = 20_000;
+const CHILD_PORT_SPAN = 12_000;
+const CHILD_PORT_TRIES = 40;
+
+/** A port that was free a moment ago on `host`, for a child process to listen on. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (let i = 0; i < CHILD_PORT_TRIES; i++) {
+    const candidate = CHILD_PORT_LOW + Math.floor(Math.random() * CHILD_PORT_SPAN);
+    if ((await bindAndRelease(host, candidate)) !== undefined) return candidate;
+  }
+  const picked = await bindAndRelease(host, 0);
+  if (picked === undefined) throw new Error(`no free port on ${host}`);
+  return picked;
+}
+
+async function bindAndRelease(host: string, port: number): Promise<number | undefined> {
   const server = createServer();
-  server.listen(0, host);
-  await once(server, 'listening');
+  const bound = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => resolve(true));
+  });
+  if (!bound) return undefined;
   const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const actual = typeof address === 'object' && address !== null ? address.port : undefined;
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  return actual;
 }
 
 function tryConnect(host: string, port: number): Promise<boolean> {

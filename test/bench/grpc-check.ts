@@ -34,6 +34,7 @@ import { createMetrics } from '../../authz/telemetry/metrics.js';
 import { grpcFrame } from '../../authz/envoy/grpc-server.js';
 import { loadProtos, methodOf } from '../../authz/envoy/proto.js';
 import { parseListenAddress } from '../../authz/telemetry/listen-address.js';
+import { freePort } from '../../authz/runtime/processes.js';
 import { connectCheckClient, type CheckClient, type DecodedCheckResponse } from '../grpc/check-client.js';
 import { decide as parseAndAllow } from './grpc-check-decide.js';
 import { toolsCallBody } from './tools-call-body.js';
@@ -280,17 +281,6 @@ function processCpuSeconds(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }
 
 /**

@@ -14,7 +14,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
+import { freePort } from '../../authz/runtime/processes.js';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,19 +56,6 @@ export interface TestCluster {
 
 export function kubeBinariesPresent(): boolean {
   return existsSync(join(KUBE_BIN_DIR, 'kube-apiserver')) && existsSync(join(KUBE_BIN_DIR, 'etcd'));
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /**
@@ -185,10 +172,24 @@ function kubeconfigYaml(server: string, caPath: string, user: string, token: str
   );
 }
 
+/** A port picked by freePort can be taken by another process before etcd or the API server binds it. */
+const PORT_ATTEMPTS = 4;
+
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
   if (!kubeBinariesPresent()) {
     throw new Error(`kube-apiserver and etcd not found in ${KUBE_BIN_DIR}: run scripts/install-kube.sh`);
   }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(options);
+    } catch (err) {
+      const lostPort = err instanceof Error && /address already in use/.test(err.message);
+      if (!lostPort || attempt >= PORT_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function startClusterOnce(options: ClusterOptions): Promise<TestCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'mcp-warden-cluster-'));
   const started: Supervised[] = [];
   try {
