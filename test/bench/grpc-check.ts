@@ -16,7 +16,7 @@
  *   (the product as deployed: dist/cli.js authz, every stage on), or
  *      node --import tsx test/bench/grpc-check.ts [--rate 2000] [--duration 10] [--max]
  *        [--concurrency 64] [--in-process] [--decide-module PATH] [--target HOST:PORT]
- *        [--client go|http2|grpc-js] [--floor] [--dump FILE] [--pin]
+ *        [--client go|go-http|http2|grpc-js] [--floor] [--dump FILE] [--pin]
  * `--floor` runs grpc-floor-server.ts instead (bare node:http2, no grpc-js, no engine): the
  * latency this machine gives any Node HTTP/2 server at the rate, for comparison.
  */
@@ -61,10 +61,11 @@ export interface GrpcCheckBenchOptions {
   /** Approximate body size in bytes. Default 2048. */
   readonly bodyBytes?: number;
   /**
-   * Load generator: `go` (test/loadgen, a compiled client whose own pauses stay far below the
-   * latencies measured, as Envoy's would), raw HTTP/2 gRPC framing from Node, or @grpc/grpc-js.
+   * Load generator: `go` (test/loadgen driving HTTP/2 frames itself, one HEADERS and one DATA
+   * frame per call, as Envoy's C++ client does), `go-http` (test/loadgen through Go's
+   * net/http client), raw HTTP/2 gRPC framing from Node, or @grpc/grpc-js.
    */
-  readonly client?: 'go' | 'http2' | 'grpc-js';
+  readonly client?: 'go' | 'go-http' | 'http2' | 'grpc-js';
   /** Go client only: write `offset-ms latency-ms service-ms` per request to this file. */
   readonly dump?: string;
   /**
@@ -82,7 +83,7 @@ function onCpu(cpu: number | undefined, command: string, args: string[]): [strin
 export interface GrpcCheckBenchResult {
   readonly mode: 'rate' | 'max';
   readonly server: 'target' | 'in-process' | 'child-process' | 'product';
-  readonly client: 'go' | 'http2' | 'grpc-js';
+  readonly client: 'go' | 'go-http' | 'http2' | 'grpc-js';
   readonly targetRate: number | undefined;
   readonly durationSeconds: number;
   readonly bodyBytes: number;
@@ -190,13 +191,13 @@ type LoadgenResult = Pick<
 };
 
 /** Runs the Go load generator against `address` and returns its report. */
-function runGoLoadgen(address: string, body: Buffer, rate: number, durationSeconds: number, dump: string | undefined, cpu: number | undefined): Promise<LoadgenResult> {
+function runGoLoadgen(address: string, body: Buffer, rate: number, durationSeconds: number, dump: string | undefined, cpu: number | undefined, frames: boolean): Promise<LoadgenResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'warden-loadgen-'));
   const framesFile = path.join(dir, 'frames.bin');
   writeFileSync(framesFile, Buffer.concat(encodeFrames(body)));
   const binary = loadgenBinary();
   return new Promise<LoadgenResult>((resolve, reject) => {
-    const args = ['-target', address, '-path', CHECK_PATH, '-frames', framesFile, '-rate', String(rate), '-duration', `${durationSeconds}s`, ...(dump !== undefined ? ['-dump', dump] : [])];
+    const args = ['-target', address, '-path', CHECK_PATH, '-frames', framesFile, '-rate', String(rate), '-duration', `${durationSeconds}s`, ...(dump !== undefined ? ['-dump', dump] : []), ...(frames ? ['-raw'] : [])];
     const child = spawn(...onCpu(cpu, binary, args), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -430,14 +431,15 @@ export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Pr
   const rate = options.rate ?? 2_000;
   const body = toolsCallBody(options.bodyBytes ?? 2_048);
   const clientKind = options.client ?? 'go';
-  if (clientKind === 'go' && options.max === true) throw new Error('--max needs --client http2 or grpc-js');
+  const goClient = clientKind === 'go' || clientKind === 'go-http';
+  if (goClient && options.max === true) throw new Error('--max needs --client http2 or grpc-js');
   const server = await startServer(options);
   try {
     const loadAtStart = loadavg()[0] ?? NaN;
     const cpuAtStart = processCpuSeconds(server.pid);
     const r =
-      clientKind === 'go'
-        ? await runGoLoadgen(server.address, body, rate, durationSeconds, options.dump, options.pin === true ? 0 : undefined)
+      goClient
+        ? await runGoLoadgen(server.address, body, rate, durationSeconds, options.dump, options.pin === true ? 0 : undefined, clientKind === 'go')
         : await runNodeClient(server.address, body, options, rate, durationSeconds);
     const cpuAtEnd = processCpuSeconds(server.pid);
     if (r.firstError !== undefined) process.stderr.write(`grpc-check: first error: ${r.firstError}\n`);
@@ -493,7 +495,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     max: values.max,
     concurrency: Number(values.concurrency),
     bodyBytes: Number(values['body-bytes']),
-    client: values.client === 'grpc-js' || values.client === 'http2' ? values.client : 'go',
+    client: values.client === 'grpc-js' || values.client === 'http2' || values.client === 'go-http' ? values.client : 'go',
     ...(values.target !== undefined ? { target: values.target } : {}),
     ...(values['in-process'] ? { decide: parseAndAllow } : {}),
     ...(values['decide-module'] !== undefined ? { decideModule: values['decide-module'] } : {}),

@@ -5,9 +5,12 @@
 // (5-byte prefix + protobuf) read from -frames; latency counts from each request's scheduled
 // send time, so a stalled server cannot hide its queueing delay (no coordinated omission).
 //
+// With -raw it writes HTTP/2 frames itself (raw.go) instead of using net/http's client. The
+// pacing loop sleeps with nanosleep(2) on its own thread (pace.go).
+//
 // Usage: loadgen -target 127.0.0.1:PORT -path /pkg.Service/Method -frames FILE
 //
-//	[-rate 2000] [-duration 10s] [-warmup 500] [-conns 1]
+//	[-raw] [-rate 2000] [-duration 10s] [-warmup 500] [-conns 1]
 package main
 
 import (
@@ -143,12 +146,11 @@ func paced(rate float64, duration time.Duration, send func(i int, due time.Time)
 	total := int(rate * duration.Seconds())
 	interval := time.Duration(float64(time.Second) / rate)
 	var wg sync.WaitGroup
+	defer lockPacer()()
 	start := time.Now()
 	for i := 0; i < total; i++ {
 		due := start.Add(time.Duration(i) * interval)
-		if d := time.Until(due); d > 0 {
-			time.Sleep(d)
-		}
+		sleepUntil(due)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -168,6 +170,7 @@ func main() {
 	warmupDuration := flag.Duration("warmup-duration", 3*time.Second, "then this long at -rate, not measured (JIT, caches, heap sizing)")
 	conns := flag.Int("conns", 1, "HTTP/2 connections (Envoy uses one per worker thread)")
 	dump := flag.String("dump", "", "write one line per request: scheduled offset ms, latency ms, service ms")
+	raw := flag.Bool("raw", false, "drive HTTP/2 frames directly (see raw.go) instead of net/http's client")
 	flag.Parse()
 	if *target == "" || *framesPath == "" {
 		flag.Usage()
@@ -226,25 +229,69 @@ func main() {
 		return nil
 	}
 
-	for i := 0; i < *warmup; i++ {
+	total := int(*rate * duration.Seconds())
+	interval := time.Duration(float64(time.Second) / *rate)
+	latency := make([]float64, total)
+	service := make([]float64, total)
+	var elapsed float64
+	if *raw {
+		warm := *warmup + int(*rate*warmupDuration.Seconds())
+		var warmErr atomic.Value
+		if err := runRaw(*target, *path, frames, *conns, *rate, warm, 0, func(_ int, _, _, _ time.Time, body []byte, status string, err error) {
+			if _, err := rawOutcome(body, status, err); err != nil {
+				warmErr.CompareAndSwap(nil, err.Error())
+			}
+		}); err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
+			os.Exit(1)
+		}
+		if v, ok := warmErr.Load().(string); ok {
+			fmt.Fprintf(os.Stderr, "loadgen: warm-up call failed: %s\n", v)
+			os.Exit(1)
+		}
+		start := time.Now()
+		if err := runRaw(*target, *path, frames, *conns, *rate, total, warm, func(i int, due, sent, finished time.Time, body []byte, status string, err error) {
+			code, err := rawOutcome(body, status, err)
+			switch {
+			case err != nil:
+				errs.Add(1)
+				firstErr.CompareAndSwap(nil, err.Error())
+			case code == 0:
+				allowed.Add(1)
+			default:
+				denied.Add(1)
+			}
+			latency[i] = float64(finished.Sub(due).Microseconds()) / 1000
+			service[i] = float64(finished.Sub(sent).Microseconds()) / 1000
+		}); err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
+			os.Exit(1)
+		}
+		elapsed = time.Since(start).Seconds()
+	} else {
+		elapsed = runHTTP(call, *warmup, *warmupDuration, *rate, *duration, latency, service, &errs, &firstErr, &allowed, &denied)
+	}
+	report(*dump, interval, latency, service, total, elapsed, *rate, *warmup, *warmupDuration, errs.Load(), allowed.Load(), denied.Load(), &firstErr)
+}
+
+// runHTTP is the net/http path: sequential warm-up calls, a paced warm-up, then the
+// measured run; it returns the measured run's length in seconds.
+func runHTTP(call func(int) error, warmup int, warmupDuration time.Duration, rate float64, duration time.Duration,
+	latency, service []float64, errs *atomic.Int64, firstErr *atomic.Value, allowed, denied *atomic.Int64) float64 {
+	for i := 0; i < warmup; i++ {
 		if err := call(i); err != nil {
 			fmt.Fprintf(os.Stderr, "loadgen: warm-up call failed: %v\n", err)
 			os.Exit(1)
 		}
 	}
-	if *warmupDuration > 0 {
-		paced(*rate, *warmupDuration, func(i int, _ time.Time) { _ = call(i) })
+	if warmupDuration > 0 {
+		paced(rate, warmupDuration, func(i int, _ time.Time) { _ = call(i) })
 	}
 	allowed.Store(0)
 	denied.Store(0)
 	errs.Store(0)
-
-	total := int(*rate * duration.Seconds())
-	interval := time.Duration(float64(time.Second) / *rate)
-	latency := make([]float64, total)
-	service := make([]float64, total)
 	start := time.Now()
-	paced(*rate, *duration, func(i int, due time.Time) {
+	paced(rate, duration, func(i int, due time.Time) {
 		sent := time.Now()
 		if err := call(i); err != nil {
 			errs.Add(1)
@@ -254,14 +301,17 @@ func main() {
 		latency[i] = float64(done.Sub(due).Microseconds()) / 1000
 		service[i] = float64(done.Sub(sent).Microseconds()) / 1000
 	})
-	elapsed := time.Since(start).Seconds()
+	return time.Since(start).Seconds()
+}
 
-	if *dump != "" {
+func report(dump string, interval time.Duration, latency, service []float64, total int, elapsed, rate float64, warmup int,
+	warmupDuration time.Duration, errs, allowed, denied int64, firstErr *atomic.Value) {
+	if dump != "" {
 		var b bytes.Buffer
 		for i := range latency {
 			fmt.Fprintf(&b, "%.3f %.3f %.3f\n", float64(time.Duration(i)*interval)/1e6, latency[i], service[i])
 		}
-		if err := os.WriteFile(*dump, b.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(dump, b.Bytes(), 0o644); err != nil {
 			fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
 		}
 	}
@@ -281,12 +331,12 @@ func main() {
 		return s[i]
 	}
 	out := result{
-		TargetRate: *rate, DurationSeconds: elapsed, Completed: total,
-		Errors: errs.Load(), Allowed: allowed.Load(), Denied: denied.Load(),
+		TargetRate: rate, DurationSeconds: elapsed, Completed: total,
+		Errors: errs, Allowed: allowed, Denied: denied,
 		AchievedPerSecond: float64(total) / elapsed,
 		P50Ms:             q(latency, 0.5), P90Ms: q(latency, 0.9), P99Ms: q(latency, 0.99), P999Ms: q(latency, 0.999),
 		MaxMs: latency[len(latency)-1], ServiceP50Ms: q(service, 0.5), ServiceP99Ms: q(service, 0.99),
-		TotalCalls: *warmup + int(*rate*warmupDuration.Seconds()) + total,
+		TotalCalls: warmup + int(rate*warmupDuration.Seconds()) + total,
 	}
 	if v, ok := firstErr.Load().(string); ok {
 		out.FirstError = v
