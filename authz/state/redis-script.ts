@@ -26,8 +26,8 @@ local function fmt(v) return string.format('%.17g', v) end
 
 if (num(redis.call('GET', KEYS[2])) or 0) > now then res.rv = 1; blocked = true end
 local s = o.s
--- One read for the whole record: fields 1-7, then the bound values in s.bind order.
-local fields = {'su', 'sr', 'ca', 'ls', 'co', 'ct', 'h'}
+-- One read for the whole record: fields 1-8, then the bound values in s.bind order.
+local fields = {'su', 'sr', 'ca', 'ls', 'co', 'ct', 'h', 'n'}
 if s then for _, pair in ipairs(s.bind or {}) do fields[#fields + 1] = 'b:' .. pair[1] end end
 local f = redis.call('HMGET', rec, unpack(fields))
 local su0 = num(f[1]) or 0
@@ -36,9 +36,13 @@ if su0 > now then
   res.sr = f[2] or ''
   blocked = true
 end
-f = {f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12]}
+-- From here f[1..6] are ca, ls, co, ct, h, n and f[6 + i] the i-th bound value.
+local g = {}
+for i = 3, #fields do g[i - 2] = f[i] end
+f = g
 
 local H0 = nil
+local n0 = 0
 local ca = nil
 local ls0 = nil
 local fresh = false
@@ -64,8 +68,9 @@ if s then
     ca = now
   elseif res.ex == '' then
     H0 = num(f[5])
+    n0 = num(f[6]) or 0
     for bi, pair in ipairs(s.bind or {}) do
-      local v = f[5 + bi]
+      local v = f[6 + bi]
       if not v or (v == '' and pair[2] ~= '') then
         redis.call('HSET', rec, 'b:' .. pair[1], pair[2])
       elseif v ~= pair[2] then
@@ -81,6 +86,7 @@ if s then
     end
   else
     H0 = num(f[5])
+    n0 = num(f[6]) or 0
   end
 
   local W = s.w
@@ -134,16 +140,23 @@ for j, c in ipairs(counted) do
   local value, exceeded = 0, false
   local ttl
   if c.k == 'bucket' then
-    local f = redis.call('HMGET', key, 't', 'ts')
+    local f = redis.call('HMGET', key, 't', 'ts', 'x')
     local tokens = num(f[1]) or c.cap
     local ts = num(f[2]) or now
     tokens = math.min(c.cap, tokens + math.max(0, now - ts) * c.rate)
     exceeded = true
     if tokens >= c.cost then tokens = tokens - c.cost; exceeded = false end
-    redis.call('HSET', key, 't', fmt(tokens), 'ts', now)
-    c.touch = true
-    value = math.floor(tokens)
     ttl = c.cap / math.max(c.rate, 1e-9)
+    -- The TTL (2 x refill time, set at x) is renewed once half of it has passed, so the key
+    -- outlives the last write by at least one refill time, after which the bucket is full.
+    local x = num(f[3])
+    if x == nil or now - x >= ttl then
+      redis.call('HSET', key, 't', fmt(tokens), 'ts', now, 'x', now)
+      c.touch = true
+    else
+      redis.call('HSET', key, 't', fmt(tokens), 'ts', now)
+    end
+    value = math.floor(tokens)
   elseif c.k == 'window' then
     local idx = math.floor(now / c.win)
     local f = redis.call('HMGET', key, 'i', 'c', 'p', 'l')
@@ -158,10 +171,13 @@ for j, c in ipairs(counted) do
       local step = 0
       if last ~= nil then step = math.abs(c.seq - last) end
       counts = step > 0 and step <= c.step
-      redis.call('HSET', key, 'l', fmt(c.seq))
     end
     if counts then cur = cur + 1 end
-    redis.call('HSET', key, 'i', idx, 'c', cur, 'p', prev)
+    if c.seq ~= nil then
+      redis.call('HSET', key, 'i', idx, 'c', cur, 'p', prev, 'l', fmt(c.seq))
+    else
+      redis.call('HSET', key, 'i', idx, 'c', cur, 'p', prev)
+    end
     value = prev * (1 - (now - idx * c.win) / c.win) + cur
     exceeded = value > c.th
     ttl = c.win
@@ -170,9 +186,9 @@ for j, c in ipairs(counted) do
     ki = ki + 1
     local idx = math.floor(now / c.win)
     local card = redis.call('SCARD', key)
-    if redis.call('SISMEMBER', prevKey, c.m) == 0 and redis.call('SISMEMBER', key, c.m) == 0 and card <= c.th then
-      redis.call('SADD', key, c.m)
-      card = card + 1
+    -- Over the threshold nothing more is added; SADD answers 0 for a value already counted.
+    if card <= c.th and redis.call('SISMEMBER', prevKey, c.m) == 0 then
+      card = card + redis.call('SADD', key, c.m)
     end
     if card == 1 then redis.call('PEXPIRE', key, math.ceil(2 * c.win)) end
     value = redis.call('SCARD', prevKey) * (1 - (now - idx * c.win) / c.win) + card
@@ -219,16 +235,19 @@ if s and not blocked then
     end
   end
   firstId = H0 == nil and H ~= nil
-  if H ~= nil and H ~= H0 then
+  -- Ids below H - W are never looked up again; they are trimmed each time the highest id
+  -- enters a new block of W ids, so the set holds at most about 2W + 1 ids.
+  local B = math.max(W, 1)
+  if H ~= nil and H0 ~= nil and math.floor(H / B) ~= math.floor(H0 / B) then
     redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. string.format('%d', H - W))
   end
   if hashed then redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(math.max(32, W) + 1)) end
+  local hs = H and string.format('%d', H) or ''
   if s.co ~= '' and res.tf == '' then
-    redis.call('HSET', rec, 'ls', now, 'h', H and string.format('%d', H) or '', 'co', s.co, 'ct', now)
+    redis.call('HSET', rec, 'ls', now, 'h', hs, 'n', n0 + 1, 'co', s.co, 'ct', now)
   else
-    redis.call('HSET', rec, 'ls', now, 'h', H and string.format('%d', H) or '')
+    redis.call('HSET', rec, 'ls', now, 'h', hs, 'n', n0 + 1)
   end
-  redis.call('HINCRBY', rec, 'n', 1)
 end
 
 local su = su0
