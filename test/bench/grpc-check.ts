@@ -16,7 +16,7 @@
  *   (the product as deployed: dist/cli.js authz, every stage on), or
  *      node --import tsx test/bench/grpc-check.ts [--rate 2000] [--duration 10] [--max]
  *        [--concurrency 64] [--in-process] [--decide-module PATH] [--target HOST:PORT]
- *        [--client go|go-http|http2|grpc-js] [--floor] [--dump FILE] [--pin]
+ *        [--client go|go-http|http2|grpc-js] [--floor] [--dump FILE] [--pin] [--jitter]
  * `--floor` runs grpc-floor-server.ts instead (bare node:http2, no grpc-js, no engine): the
  * latency this machine gives any Node HTTP/2 server at the rate, for comparison.
  */
@@ -73,6 +73,21 @@ export interface GrpcCheckBenchOptions {
    * CPU-manager `static` policy would give each its own core; unpinned by default.
    */
   readonly pin?: boolean;
+  /**
+   * Also run `loadgen -jitter` through the run: how late this machine wakes a thread that
+   * sleeps 500 µs at a time while the server is loaded (the floor under any latency here).
+   */
+  readonly jitter?: boolean;
+}
+
+/** `loadgen -jitter`'s report (see test/loadgen/jitter.go). */
+export interface WakeLateness {
+  readonly wakeups: number;
+  readonly lateOver1ms: number;
+  readonly lateP50Ms: number;
+  readonly lateP99Ms: number;
+  readonly lateP999Ms: number;
+  readonly lateMaxMs: number;
 }
 
 /** `command args` under `taskset -c cpu` when a CPU is given (taskset execs, so the pid is the command's). */
@@ -103,6 +118,8 @@ export interface GrpcCheckBenchResult {
   readonly serverCpuUsPerCheck: number | undefined;
   /** 1-minute load average at the start and the end of the run (the machine may be shared). */
   readonly loadAverage: readonly [number, number];
+  /** With --jitter: the machine's wake-up lateness during the run. */
+  readonly wakeLateness?: WakeLateness;
 }
 
 export { BENCH_SQL, toolsCallBody } from './tools-call-body.js';
@@ -207,6 +224,17 @@ function runGoLoadgen(address: string, body: Buffer, rate: number, durationSecon
       if (code !== 0) reject(new Error(`loadgen exited with ${code}`));
       else resolve(JSON.parse(out) as LoadgenResult);
     });
+  });
+}
+
+/** Runs `loadgen -jitter` for `seconds` and returns its report. */
+function runJitterProbe(seconds: number): Promise<WakeLateness> {
+  return new Promise<WakeLateness>((resolve, reject) => {
+    const child = spawn(loadgenBinary(), ['-jitter', `${seconds}s`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as WakeLateness) : reject(new Error(`loadgen -jitter exited with ${code}`))));
   });
 }
 
@@ -437,6 +465,8 @@ export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Pr
   try {
     const loadAtStart = loadavg()[0] ?? NaN;
     const cpuAtStart = processCpuSeconds(server.pid);
+    // The Go client warms up for about 3 s before it measures; the probe covers both.
+    const probe = options.jitter === true ? runJitterProbe(durationSeconds + 3) : undefined;
     const r =
       goClient
         ? await runGoLoadgen(server.address, body, rate, durationSeconds, options.dump, options.pin === true ? 0 : undefined, clientKind === 'go')
@@ -465,6 +495,7 @@ export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Pr
       // Warm-up calls ran inside the CPU window too, so they are counted.
       serverCpuUsPerCheck: cpuAtStart !== undefined && cpuAtEnd !== undefined && r.totalCalls > 0 ? Math.round(((cpuAtEnd - cpuAtStart) * 1e6) / r.totalCalls) : undefined,
       loadAverage: [Number(loadAtStart.toFixed(2)), Number((loadavg()[0] ?? NaN).toFixed(2))],
+      ...(probe !== undefined ? { wakeLateness: await probe } : {}),
     };
   } finally {
     await server.close();
@@ -486,6 +517,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       client: { type: 'string', default: 'go' },
       dump: { type: 'string' },
       pin: { type: 'boolean', default: false },
+      jitter: { type: 'boolean', default: false },
       product: { type: 'string' },
     },
   });
@@ -502,6 +534,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     floor: values.floor,
     ...(values.dump !== undefined ? { dump: values.dump } : {}),
     pin: values.pin,
+    jitter: values.jitter,
     ...(values.product !== undefined ? { product: values.product } : {}),
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);

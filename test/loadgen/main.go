@@ -11,6 +11,8 @@
 // Usage: loadgen -target 127.0.0.1:PORT -path /pkg.Service/Method -frames FILE
 //
 //	[-raw] [-rate 2000] [-duration 10s] [-warmup 500] [-conns 1]
+//
+// or: loadgen -jitter 10s (the machine's wake-up lateness, see jitter.go)
 package main
 
 import (
@@ -170,8 +172,13 @@ func main() {
 	warmupDuration := flag.Duration("warmup-duration", 3*time.Second, "then this long at -rate, not measured (JIT, caches, heap sizing)")
 	conns := flag.Int("conns", 1, "HTTP/2 connections (Envoy uses one per worker thread)")
 	dump := flag.String("dump", "", "write one line per request: scheduled offset ms, latency ms, service ms")
+	jitter := flag.Duration("jitter", 0, "only measure how late this machine wakes a thread every 500 µs, for this long (see jitter.go)")
 	raw := flag.Bool("raw", false, "drive HTTP/2 frames directly (see raw.go) instead of net/http's client")
 	flag.Parse()
+	if *jitter > 0 {
+		runJitter(*jitter)
+		return
+	}
 	if *target == "" || *framesPath == "" {
 		flag.Usage()
 		os.Exit(2)

@@ -82,6 +82,37 @@ describe('Redis store', () => {
     await checks.close();
   });
 
+  it('keeps a long session\'s keys bounded: the id set near 2 x reorderWindow, every key with a TTL, the request count exact', async () => {
+    await admin.flushall();
+    const store = new RedisStateStore(createRedisClient({ url: redis.url }));
+    await store.ready();
+    const checks = createStatefulChecks({ store });
+    const defaults = defaultPolicySpec([{ name: 'files' }]).session;
+    const window = policy({
+      session: { ...defaults, requestIds: { ...defaults.requestIds, onReplay: 'Deny', reorderWindow: 16 } },
+      behavior: [
+        { detector: 'enumeration', threshold: 1_000, window: '60s', action: 'Suspend' },
+        { detector: 'bulkAccess', argument: 'path', threshold: 200, window: '60s', action: 'Suspend' },
+        { detector: 'rate', threshold: 50, window: '1s', action: 'Throttle' },
+      ],
+    });
+    for (let id = 1; id <= 500; id++) {
+      const denial = await checks.check(call({ session: 'long', now: T0 + id * 1_000 }, 'read_file', { path: `/data/${id % 7}` }, id, window));
+      expect(denial, `id ${id}`).toBeUndefined();
+    }
+    const keys = (await admin.keys('*')).filter((k) => k.includes('{'));
+    const idSet = keys.find((k) => /:i:/.test(k));
+    expect(idSet).toBeDefined();
+    expect(await admin.zcard(idSet!)).toBeLessThanOrEqual(2 * 16 + 1);
+    for (const key of keys) expect(await admin.pttl(key), key).toBeGreaterThan(0);
+    const record = keys.find((k) => /:s:/.test(k));
+    expect(await admin.hget(record!, 'n')).toBe('500');
+    // Ids inside the window are still remembered; one below it cannot be proven fresh.
+    expect(await checks.check(call({ session: 'long', now: T0 + 501_000 }, 'read_file', { path: '/x' }, 490, window))).toMatchObject({ rule: 'id-replay' });
+    expect(await checks.check(call({ session: 'long', now: T0 + 502_000 }, 'read_file', { path: '/x' }, 400, window))).toMatchObject({ rule: 'id-too-old' });
+    await checks.close();
+  });
+
   it('fails closed (or open, per policy) within the command timeout while Redis is down, and recovers', async () => {
     const server = await startRedis();
     const store = await createStoreFromOptions({ redisUrl: server.url });
