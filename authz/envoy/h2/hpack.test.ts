@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HUFFMAN_CODE_LENGTHS, HUFFMAN_CODES } from './hpack-tables.js';
 import { encodeHeaders, HeaderListTooLarge, HpackDecoder, HpackError, type HeaderField } from './hpack.js';
 
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
@@ -21,6 +22,20 @@ function int(value: number, prefixBits: number, flags: number): number[] {
   let rest = value - max;
   for (; rest >= 128; rest = Math.floor(rest / 128)) out.push((rest % 128) | 0x80);
   out.push(rest);
+  return out;
+}
+
+/** Appendix B encoding, written independently of the decoder: codes packed MSB first, padded with ones. */
+function huffmanEncode(octets: Uint8Array): number[] {
+  const out: number[] = [];
+  let acc = 0n;
+  let bits = 0n;
+  for (const o of octets) {
+    acc = (acc << BigInt(HUFFMAN_CODE_LENGTHS[o]!)) | BigInt(HUFFMAN_CODES[o]!);
+    bits += BigInt(HUFFMAN_CODE_LENGTHS[o]!);
+    for (; bits >= 8n; bits -= 8n) out.push(Number((acc >> (bits - 8n)) & 0xffn));
+  }
+  if (bits > 0n) out.push(Number(((acc << (8n - bits)) | ((1n << (8n - bits)) - 1n)) & 0xffn));
   return out;
 }
 
@@ -476,8 +491,8 @@ describe('malformed header blocks are compression errors', () => {
   });
 
   it('an integer past 2^31 - 1 or with too many continuation octets', () => {
-    expect(() => decodeFresh([0xff, 0xff, 0xff, 0xff, 0xff, 0x0f])).toThrow(/exceeds/);
-    expect(() => decodeFresh([0x3f, 0xe1, 0xff, 0xff, 0xff, 0x07], 0x7fffffff)).toThrow(/exceeds/); // 31 + 2^31 - 31 = 2^31
+    expect(() => decodeFresh([0xff, 0xff, 0xff, 0xff, 0xff, 0x0f])).toThrow(/integer overflow/);
+    expect(() => decodeFresh([0x3f, 0xe1, 0xff, 0xff, 0xff, 0x07], 0x7fffffff)).toThrow(/integer overflow/); // 31 + 2^31 - 31 = 2^31
     expect(() => decodeFresh([0xff, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00])).toThrow(/continuation/);
     // 2^31 - 1 itself is a valid integer (here a size update allowed by the setting).
     expect(decodeFresh([0x3f, 0xe0, 0xff, 0xff, 0xff, 0x07], 0x7fffffff)).toEqual([]);
@@ -497,6 +512,16 @@ describe('malformed header blocks are compression errors', () => {
     expect(() => decodeFresh(huffmanValue([0x1f, 0xff, 0xff, 0xff, 0xe3]))).toThrow(/EOS/);
     // 'a' then 'a' with the same framing is fine: 00011 00011 + 6 one bits.
     expect(decodeFresh(huffmanValue([0x18, 0xff]))).toEqual([[':authority', 'aa']]);
+  });
+
+  it('Huffman: every octet 0x00-0xff decodes to itself, as latin1', () => {
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const value = all.toString('latin1');
+    const encoded = huffmanEncode(all);
+    expect(decodeFresh([0x01, ...int(encoded.length, 7, 0x80), ...encoded])).toEqual([[':authority', value]]);
+    const reversed = Buffer.from(all).reverse();
+    const encodedReversed = huffmanEncode(reversed);
+    expect(decodeFresh([0x00, ...int(encodedReversed.length, 7, 0x80), ...encodedReversed, 0x81, 0x1f])).toEqual([[reversed.toString('latin1'), 'a']]);
   });
 
   it('Huffman: padding of 8 bits or more', () => {
@@ -524,21 +549,23 @@ describe('malformed header blocks are compression errors', () => {
 
 describe('header list size limit', () => {
   it('throws HeaderListTooLarge past the limit, still indexes the whole block, and decodes the next block', () => {
-    const decoder = new HpackDecoder();
     const value = 'v'.repeat(100);
-    const block = Buffer.concat([Buffer.from([0x82, 0x40, 0x05]), Buffer.from('x-big'), Buffer.from([100]), Buffer.from(value), Buffer.from([0x40, 0x01, 0x62, 0x01, 0x63])]);
-    const exact = 7 + 3 + 32 + (5 + 100 + 32) + (1 + 1 + 32);
-    expect(() => decoder.decode(block, exact - 1)).toThrow(HeaderListTooLarge);
-    // Both literals with indexing were entered although the list was refused.
-    expect(decoder.decode(Buffer.from([0xbe, 0xbf, 0x82]), exact)).toEqual([
-      ['b', 'c'],
-      ['x-big', value],
-      [':method', 'GET'],
-    ]);
+    // The first field alone passes the limit; the literals after it must still reach the table.
+    const block = Buffer.concat([Buffer.from([0x40, 0x05]), Buffer.from('x-big'), Buffer.from([100]), Buffer.from(value), Buffer.from([0x82, 0x40, 0x01, 0x62, 0x01, 0x63])]);
+    const exact = 5 + 100 + 32 + (7 + 3 + 32) + (1 + 1 + 32);
+    for (const limit of [100, exact - 1]) {
+      const decoder = new HpackDecoder();
+      expect(() => decoder.decode(block, limit)).toThrow(HeaderListTooLarge);
+      expect(decoder.decode(Buffer.from([0xbe, 0xbf, 0x82]), exact)).toEqual([
+        ['b', 'c'],
+        ['x-big', value],
+        [':method', 'GET'],
+      ]);
+    }
     // At exactly the limit the same list is accepted.
     expect(new HpackDecoder().decode(block, exact)).toEqual([
-      [':method', 'GET'],
       ['x-big', value],
+      [':method', 'GET'],
       ['b', 'c'],
     ]);
   });

@@ -222,7 +222,7 @@ export class HpackDecoder {
       if (this.pos >= end) throw new HpackError('truncated integer');
       const b = block[this.pos++]!;
       value += (b & 0x7f) * shift;
-      if (value > MAX_INT) throw new HpackError('integer exceeds 2^31 - 1');
+      if (value > MAX_INT) throw new HpackError('integer overflow: more than 2^31 - 1');
       if (!(b & 0x80)) return value;
     }
   }
