@@ -1,9 +1,9 @@
 /**
- * A small gRPC server written directly on node:http2: unary and server-streaming methods,
- * identity encoding only, HTTP/2 keepalive pings, graceful close. It exists because
- * @grpc/grpc-js keeps per-call objects alive long enough to survive young-generation GCs:
- * under 2k checks/s its scavenges took 10–20 ms each (against ≈ 1 ms here), which was the
- * authz service's whole tail latency.
+ * A small gRPC server on this project's own HTTP/2 layer (h2/connection.ts): unary and
+ * server-streaming methods, identity encoding only, HTTP/2 keepalive pings, graceful close.
+ * It exists for the authz service's tail latency: @grpc/grpc-js kept per-call objects alive
+ * across young-generation GCs (10–20 ms scavenges at 2k checks/s), and node:http2's per-stream
+ * objects still cost a p99 of 3–8 ms on a bare server.
  *
  * Wire format (gRPC over HTTP/2, grpc/grpc doc PROTOCOL-HTTP2.md): requests are POSTs to
  * `/<service>/<method>` with `content-type: application/grpc…`; each message is a 1-byte
@@ -11,8 +11,10 @@
  * the trailers (`grpc-status`, percent-encoded `grpc-message`), or in the response headers of
  * a trailers-only response.
  */
-import http2 from 'node:http2';
-import type net from 'node:net';
+import net from 'node:net';
+import { H2Connection, type H2Stream } from './h2/connection.js';
+import { ErrorCode as H2ErrorCode } from './h2/frames.js';
+import { encodeHeaders, type HeaderField } from './h2/hpack.js';
 
 /** The gRPC status codes this server sends (grpc/grpc doc statuscodes.md). */
 export const GrpcStatus = {
@@ -90,9 +92,29 @@ export interface GrpcServer {
 }
 
 const PREFIX_BYTES = 5;
+const STATUS_405 = encodeHeaders([[':status', '405']]);
+const STATUS_415 = encodeHeaders([[':status', '415']]);
 const MAX_CONCURRENT_STREAMS = 256;
-const RESPONSE_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity' });
-const OK_TRAILERS = Object.freeze({ 'grpc-status': '0' });
+const RESPONSE_FIELDS: readonly HeaderField[] = [
+  [':status', '200'],
+  ['content-type', 'application/grpc'],
+  ['grpc-accept-encoding', 'identity'],
+];
+// Encoded once: every answer sends the same header and trailer blocks.
+const RESPONSE_HEADERS = encodeHeaders(RESPONSE_FIELDS);
+const OK_TRAILERS = encodeHeaders([['grpc-status', '0']]);
+/** Receive window per stream and connection: Envoy's buffered body goes out without waiting. */
+const RECEIVE_WINDOW = 1024 * 1024;
+const MAX_HEADER_LIST_BYTES = 64 * 1024;
+/** Answers a peer may leave unread before its connection is dropped. */
+const MAX_QUEUED_WRITE_BYTES = 8 * 1024 * 1024;
+
+function statusTrailers(code: number, message: string): Buffer {
+  return encodeHeaders([
+    ['grpc-status', String(code)],
+    ['grpc-message', encodeGrpcMessage(message)],
+  ]);
+}
 
 /** grpc-message is percent-encoded: bytes outside printable ASCII, and '%' itself. */
 export function encodeGrpcMessage(message: string): string {
@@ -112,14 +134,10 @@ export function grpcFrame(message: Buffer): Buffer {
   return out;
 }
 
-function isOpen(stream: http2.ServerHttp2Stream): boolean {
-  return !stream.destroyed && !stream.closed;
-}
-
 /** Ends a call that has sent no headers yet with a status and no message. */
-function trailersOnly(stream: http2.ServerHttp2Stream, code: number, message: string): void {
-  if (!isOpen(stream) || stream.headersSent) return;
-  stream.respond({ ...RESPONSE_HEADERS, 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) }, { endStream: true });
+function trailersOnly(stream: H2Stream, code: number, message: string): void {
+  if (!stream.isOpen() || stream.headersSent) return;
+  stream.respond(encodeHeaders([...RESPONSE_FIELDS, ['grpc-status', String(code)], ['grpc-message', encodeGrpcMessage(message)]]), true);
 }
 
 /**
@@ -192,12 +210,12 @@ class RequestBody {
  * costs a map entry, removed when its body ends or found closed by the sweep.
  */
 class ReceiveDeadlines {
-  private readonly deadlines = new Map<http2.ServerHttp2Stream, number>();
+  private readonly deadlines = new Map<H2Stream, number>();
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly timeoutMs: number) {}
 
-  watch(stream: http2.ServerHttp2Stream): void {
+  watch(stream: H2Stream): void {
     this.deadlines.set(stream, performance.now() + this.timeoutMs);
     if (this.sweeper === undefined) {
       this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.min(1_000, this.timeoutMs / 4)));
@@ -205,7 +223,7 @@ class ReceiveDeadlines {
     }
   }
 
-  done(stream: http2.ServerHttp2Stream): void {
+  done(stream: H2Stream): void {
     this.deadlines.delete(stream);
   }
 
@@ -217,10 +235,10 @@ class ReceiveDeadlines {
   private sweep(): void {
     const now = performance.now();
     for (const [stream, deadline] of this.deadlines) {
-      if (stream.destroyed || stream.closed) this.deadlines.delete(stream);
+      if (stream.closed) this.deadlines.delete(stream);
       else if (now >= deadline) {
         this.deadlines.delete(stream);
-        stream.close(http2.constants.NGHTTP2_CANCEL);
+        stream.reset(H2ErrorCode.CANCEL);
       }
     }
     if (this.deadlines.size === 0) this.stop();
@@ -240,75 +258,74 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   };
   const maxBodyBytes = maxReceiveMessageBytes + PREFIX_BYTES;
   const receiveDeadlines = new ReceiveDeadlines(receiveTimeoutMs);
-  const sessions = new Set<http2.ServerHttp2Session>();
+  const connections = new Set<H2Connection>();
   const streamingCalls = new Set<() => void>();
-  const server = http2.createServer({
-    // Node buffers a whole request body per stream before we see 'end'; its default session
-    // budget (10 MB) would refuse bodies our receive limit allows.
-    maxSessionMemory: Math.max(10, Math.ceil((4 * maxBodyBytes) / (1024 * 1024))),
-    // Node advertises no limit (2^32-1) by default, and every open stream may hold a body of up
-    // to maxBodyBytes; Envoy honours this and spreads further calls over more connections.
-    settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
-  });
-  // An answer is one small write: send it now rather than wait for Nagle's algorithm.
-  server.on('connection', (socket: net.Socket) => socket.setNoDelay(true));
-
-  server.on('session', (session) => {
-    sessions.add(session);
-    session.on('error', (err: Error) => onError(err, 'connection'));
+  const server = net.createServer((socket) => {
+    // An answer is one small write: send it now rather than wait for Nagle's algorithm.
+    socket.setNoDelay(true);
+    const connection = new H2Connection(socket, {
+      maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+      receiveWindow: RECEIVE_WINDOW,
+      maxHeaderListBytes: MAX_HEADER_LIST_BYTES,
+      // Every open stream may hold a body of up to maxBodyBytes; together no more than this.
+      maxBufferedBytes: Math.max(10 * 1024 * 1024, 4 * maxBodyBytes),
+      maxQueuedWriteBytes: MAX_QUEUED_WRITE_BYTES,
+      onStream,
+      onError: (err) => onError(err, 'connection'),
+    });
+    connections.add(connection);
     let keepalive: NodeJS.Timeout | undefined;
     if (options.keepaliveTimeMs > 0) {
       keepalive = setInterval(() => {
-        if (session.destroyed) return;
-        const deadline = setTimeout(() => session.destroy(new Error('keepalive ping not answered')), options.keepaliveTimeoutMs);
+        if (connection.destroyed) return;
+        const deadline = setTimeout(() => connection.destroy(new Error('keepalive ping not answered')), options.keepaliveTimeoutMs);
         deadline.unref();
-        const sent = session.ping((err) => {
+        const sent = connection.ping((err) => {
           clearTimeout(deadline);
-          if (err !== null) session.destroy();
+          if (err !== null) connection.destroy();
         });
         if (!sent) clearTimeout(deadline);
       }, options.keepaliveTimeMs);
       keepalive.unref();
     }
-    session.once('close', () => {
-      sessions.delete(session);
+    connection.onClose = () => {
+      connections.delete(connection);
       if (keepalive !== undefined) clearInterval(keepalive);
-    });
+    };
   });
 
-  server.on('stream', (stream, headers) => {
-    stream.on('error', (err: Error) => onError(err, 'stream'));
+  function onStream(stream: H2Stream): void {
     // Whatever becomes of the request (answered, refused, running), its body must end in time.
     receiveDeadlines.watch(stream);
+    const headers = stream.headers;
     if (headers[':method'] !== 'POST') {
-      stream.respond({ ':status': 405 }, { endStream: true });
+      stream.respond(STATUS_405, true);
       return;
     }
     const contentType = headers['content-type'];
-    if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
-      stream.respond({ ':status': 415 }, { endStream: true });
+    if (contentType === undefined || !contentType.startsWith('application/grpc')) {
+      stream.respond(STATUS_415, true);
       return;
     }
     const path = headers[':path'] ?? '';
     const method = methods.get(path);
     if (method === undefined) {
       trailersOnly(stream, GrpcStatus.UNIMPLEMENTED, `unknown method ${path}`);
-      stream.resume();
       return;
     }
 
     const body = new RequestBody(maxBodyBytes);
     let refused = false;
-    stream.on('data', (chunk: Buffer) => {
+    stream.onData = (chunk: Buffer) => {
       if (refused) return;
       if (!body.add(chunk) || (body.declaredLength() ?? 0) > maxReceiveMessageBytes) {
-        // Drop what we hold and answer now; the rest of the body is read and discarded.
+        // Drop what we hold and answer now; the connection drops the rest of the body.
         refused = true;
         body.clear();
         trailersOnly(stream, GrpcStatus.RESOURCE_EXHAUSTED, `request message larger than max (${maxReceiveMessageBytes} bytes)`);
       }
-    });
-    stream.on('end', () => {
+    };
+    stream.onEnd = () => {
       receiveDeadlines.done(stream);
       if (refused) return;
       const message = singleMessage(body.take());
@@ -325,8 +342,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       }
       if (method.kind === 'unary') answerUnary(stream, method, request);
       else openServerStream(stream, method, request);
-    });
-  });
+    };
+  }
 
   /** The status a failure is answered with: a GrpcError as it is, any other fault reported and answered INTERNAL without its detail. */
   const statusOf = (err: unknown, context: string): GrpcError => {
@@ -334,14 +351,14 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     onError(err instanceof Error ? err : new Error(String(err)), context);
     return new GrpcError(GrpcStatus.INTERNAL, 'internal error');
   };
-  const fail = (stream: http2.ServerHttp2Stream, err: unknown, context: string): void => {
+  const fail = (stream: H2Stream, err: unknown, context: string): void => {
     const status = statusOf(err, context);
     trailersOnly(stream, status.code, status.message);
   };
 
-  function answerUnary(stream: http2.ServerHttp2Stream, method: UnaryMethod<unknown, unknown>, request: unknown): void {
+  function answerUnary(stream: H2Stream, method: UnaryMethod<unknown, unknown>, request: unknown): void {
     const send = (response: unknown): void => {
-      if (!isOpen(stream)) return;
+      if (!stream.isOpen()) return;
       let payload: Buffer;
       try {
         payload = grpcFrame(method.encode(response));
@@ -349,9 +366,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
         fail(stream, err, 'encoding a response');
         return;
       }
-      stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-      stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
-      stream.end(payload);
+      stream.respondOnce(RESPONSE_HEADERS, payload, OK_TRAILERS);
     };
     let result: unknown;
     try {
@@ -364,10 +379,10 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     else send(result);
   }
 
-  function openServerStream(stream: http2.ServerHttp2Stream, method: ServerStreamMethod<unknown, unknown>, request: unknown): void {
+  function openServerStream(stream: H2Stream, method: ServerStreamMethod<unknown, unknown>, request: unknown): void {
     const closeListeners: Array<() => void> = [];
     let ended = false;
-    let trailers: http2.OutgoingHttpHeaders = OK_TRAILERS;
+    let trailers = OK_TRAILERS;
     const finish = (): void => {
       if (ended) return;
       ended = true;
@@ -375,15 +390,13 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       for (const listener of closeListeners) listener();
     };
     const ensureHeaders = (): void => {
-      if (stream.headersSent) return;
-      stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-      stream.once('wantTrailers', () => stream.sendTrailers(trailers));
+      if (!stream.headersSent) stream.respond(RESPONSE_HEADERS);
     };
     const endCall = (): void => {
       if (ended) return;
-      if (isOpen(stream)) {
+      if (stream.isOpen()) {
         ensureHeaders();
-        stream.end();
+        stream.end(trailers);
       }
       finish();
     };
@@ -395,14 +408,14 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       }
       // Messages are already out: the status goes in the trailers.
       const status = statusOf(err, context);
-      trailers = { 'grpc-status': String(status.code), 'grpc-message': encodeGrpcMessage(status.message) };
+      trailers = statusTrailers(status.code, status.message);
       endCall();
     };
     streamingCalls.add(endCall);
-    stream.once('close', finish);
+    stream.onClose = finish;
     const writer: StreamWriter<unknown> = {
       write: (response) => {
-        if (ended || !isOpen(stream)) return;
+        if (ended || !stream.isOpen()) return;
         let payload: Buffer;
         try {
           payload = grpcFrame(method.encode(response));
@@ -446,7 +459,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
         }
         receiveDeadlines.stop();
         const timer = setTimeout(() => {
-          for (const session of sessions) session.destroy();
+          for (const connection of connections) connection.destroy();
         }, graceMs);
         timer.unref();
         server.close(() => {
@@ -455,7 +468,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
         });
         // Streaming calls (health watches) would hold their connection open: end them first.
         for (const endCall of [...streamingCalls]) endCall();
-        for (const session of sessions) session.close();
+        for (const connection of connections) connection.close();
       }),
   };
 }
