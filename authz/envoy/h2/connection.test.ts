@@ -334,4 +334,15 @@ describe('HTTP/2 server connection', () => {
     await peer.waitFor((f) => f.type === FrameType.HEADERS && f.stream === 1);
     await peer.closed;
   });
+
+  it('ends a flood of empty CONTINUATION frames with GOAWAY instead of collecting them', async () => {
+    const port = await start((stream) => stream.respond(OK, true));
+    const peer = await rawPeer(port);
+    // Every frame counts against the header block limit, its 9-byte header included.
+    const empty = frame(FrameType.CONTINUATION, 0, 1);
+    peer.socket.write(Buffer.concat([frame(FrameType.HEADERS, 0, 1, REQUEST.subarray(0, 3)), ...Array<Buffer>(40_000).fill(empty)]));
+    const goaway = await peer.waitFor((f) => f.type === FrameType.GOAWAY);
+    expect(goawayCode(goaway)).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+    await peer.closed;
+  });
 });

@@ -61,7 +61,7 @@ export class H2ProtocolError extends Error {
 }
 
 const STATUS_431 = encodeHeaders([[':status', '431']]);
-/** A compressed header block larger than this is refused before decoding. */
+/** A compressed header block (with its frames' headers) larger than this is refused before decoding. */
 const MAX_HEADER_BLOCK_BYTES = 256 * 1024;
 
 /** One request/response exchange. Handlers are plain properties: no emitter per request. */
@@ -145,10 +145,16 @@ export class H2Stream {
   }
 }
 
+/**
+ * A header block arriving in CONTINUATION frames, copied into one buffer grown by doubling:
+ * keeping each fragment as a view would cost an object per frame and pin its read buffer.
+ */
 interface HeaderBlockInProgress {
   readonly streamId: number;
   readonly endStream: boolean;
-  readonly parts: Buffer[];
+  bytes: Buffer;
+  length: number;
+  /** Bytes of the frames so far, headers included, so that empty frames are not free. */
   size: number;
 }
 
@@ -370,18 +376,27 @@ export class H2Connection {
       this.onHeaderBlock(streamId, block, endStream);
       return;
     }
-    this.continuing = { streamId, endStream, parts: [block], size: block.length };
+    const bytes = Buffer.allocUnsafe(Math.max(4096, 2 * block.length));
+    block.copy(bytes);
+    this.continuing = { streamId, endStream, bytes, length: block.length, size: FRAME_HEADER_BYTES + payload.length };
   }
 
   private onContinuation(flags: number, streamId: number, payload: Buffer): void {
     const block = this.continuing;
     if (block === undefined || block.streamId !== streamId) throw new H2ProtocolError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without HEADERS');
-    block.size += payload.length;
+    block.size += FRAME_HEADER_BYTES + payload.length;
     if (block.size > MAX_HEADER_BLOCK_BYTES) throw new H2ProtocolError(ErrorCode.ENHANCE_YOUR_CALM, `header block larger than ${MAX_HEADER_BLOCK_BYTES} bytes`);
-    block.parts.push(payload);
+    const length = block.length + payload.length;
+    if (length > block.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.min(MAX_HEADER_BLOCK_BYTES, Math.max(length, 2 * block.bytes.length)));
+      block.bytes.copy(grown, 0, 0, block.length);
+      block.bytes = grown;
+    }
+    payload.copy(block.bytes, block.length);
+    block.length = length;
     if ((flags & Flag.END_HEADERS) === 0) return;
     this.continuing = undefined;
-    this.onHeaderBlock(streamId, Buffer.concat(block.parts), block.endStream);
+    this.onHeaderBlock(streamId, block.bytes.subarray(0, block.length), block.endStream);
   }
 
   private onHeaderBlock(streamId: number, block: Buffer, endStream: boolean): void {
