@@ -7,7 +7,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { H2Connection, type H2ConnectionOptions, type H2Stream } from './connection.js';
-import { CLIENT_PREFACE, ErrorCode, Flag, frame, FrameType, goawayFrame, settingsFrame, windowUpdateFrame } from './frames.js';
+import { CLIENT_PREFACE, ErrorCode, Flag, frame, FrameType, goawayFrame, Setting, settingsFrame, windowUpdateFrame } from './frames.js';
 import { encodeHeaders, HpackDecoder } from './hpack.js';
 
 const OK = encodeHeaders([
@@ -343,6 +343,21 @@ describe('HTTP/2 server connection', () => {
     peer.socket.write(Buffer.concat([frame(FrameType.HEADERS, 0, 1, REQUEST.subarray(0, 3)), ...Array<Buffer>(40_000).fill(empty)]));
     const goaway = await peer.waitFor((f) => f.type === FrameType.GOAWAY);
     expect(goawayCode(goaway)).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+    await peer.closed;
+  });
+
+  it('drops a peer that never opens its stream window while the server keeps writing', async () => {
+    const port = await start(
+      (stream) => {
+        stream.respond(OK);
+        for (let i = 0; i < 10; i++) stream.write(Buffer.alloc(100_000));
+      },
+      { maxQueuedWriteBytes: 500_000 },
+    );
+    const peer = await rawPeer(port, false);
+    peer.socket.write(Buffer.concat([CLIENT_PREFACE, settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 0]])]));
+    peer.socket.write(frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1, REQUEST));
+    await expect.poll(() => errors.join()).toContain('unread');
     await peer.closed;
   });
 });

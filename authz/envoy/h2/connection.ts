@@ -43,7 +43,7 @@ export interface H2ConnectionOptions {
   readonly maxHeaderListBytes: number;
   /** Request bytes the connection's open streams may hold together; the DATA frame that would pass it resets its stream. */
   readonly maxBufferedBytes: number;
-  /** Output a peer may leave unread before the connection is dropped. */
+  /** Output a peer may leave unread, or keep waiting for its flow-control window, before the connection is dropped. */
   readonly maxQueuedWriteBytes: number;
   readonly onStream: (stream: H2Stream) => void;
   /** A fault that ended the connection (protocol error from the peer, socket error). */
@@ -172,6 +172,8 @@ export class H2Connection {
   private sendWindow = DEFAULT_WINDOW;
   private connectionUnacked = 0;
   private buffered = 0;
+  /** DATA bytes held in stream queues for want of flow-control window. */
+  private queuedBytes = 0;
   private continuing: HeaderBlockInProgress | undefined;
   private goingAway = false;
   private peerGoingAway = false;
@@ -538,8 +540,11 @@ export class H2Connection {
       this.send(dataFrame(stream.id, data, false));
       return;
     }
+    if (this.destroyed) return; // nothing more will be sent: keep nothing
     (stream.queue ??= []).push(data);
+    this.queuedBytes += data.length;
     this.flush(stream);
+    this.checkUnread();
   }
 
   /** @internal Headers, DATA and trailers in one write; false (nothing sent) when flow control does not allow it now. */
@@ -596,6 +601,7 @@ export class H2Connection {
       else queue[0] = head.subarray(room);
       stream.sendWindow -= chunk.length;
       this.sendWindow -= chunk.length;
+      this.queuedBytes -= chunk.length;
       this.send(dataFrame(stream.id, chunk, false));
     }
     stream.queue = undefined;
@@ -613,7 +619,10 @@ export class H2Connection {
     this.streams.delete(stream.id);
     this.buffered -= stream.held;
     stream.held = 0;
-    stream.queue = undefined;
+    if (stream.queue !== undefined) {
+      for (const data of stream.queue) this.queuedBytes -= data.length;
+      stream.queue = undefined;
+    }
     stream.onClose?.();
     if ((this.goingAway || this.peerGoingAway) && this.streams.size === 0) this.endSocket();
   }
@@ -621,7 +630,11 @@ export class H2Connection {
   private send(bytes: Buffer): void {
     if (this.ended || this.socket.destroyed) return;
     this.socket.write(bytes);
-    if (this.socket.writableLength > this.options.maxQueuedWriteBytes) {
+    this.checkUnread();
+  }
+
+  private checkUnread(): void {
+    if (this.socket.writableLength + this.queuedBytes > this.options.maxQueuedWriteBytes && !this.socket.destroyed) {
       this.destroy(new Error(`peer left more than ${this.options.maxQueuedWriteBytes} bytes of output unread`));
     }
   }
