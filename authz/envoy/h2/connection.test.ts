@@ -360,4 +360,21 @@ describe('HTTP/2 server connection', () => {
     await expect.poll(() => errors.join()).toContain('unread');
     await peer.closed;
   });
+
+  it('reports a stream callback that throws when the peer drops the connection, instead of throwing from the socket event', async () => {
+    let opened = 0;
+    const port = await start(() => undefined, {
+      onStream: (stream) => {
+        opened++;
+        stream.onClose = () => {
+          throw new Error('handler bug on close');
+        };
+      },
+    });
+    const peer = await rawPeer(port);
+    peer.socket.write(frame(FrameType.HEADERS, Flag.END_HEADERS, 1, REQUEST));
+    await expect.poll(() => opened).toBe(1);
+    peer.socket.destroy();
+    await expect.poll(() => errors.join()).toContain('handler bug on close');
+  });
 });

@@ -261,7 +261,7 @@ export class H2Connection {
       if (err instanceof H2ProtocolError) this.fail(err.code, err.message);
       else {
         // A fault in a stream handler: end this connection, keep the process serving others.
-        this.options.onError(err instanceof Error ? err : new Error(String(err)));
+        this.report(err);
         this.fail(ErrorCode.INTERNAL_ERROR, 'internal error');
       }
       return;
@@ -623,7 +623,12 @@ export class H2Connection {
       for (const data of stream.queue) this.queuedBytes -= data.length;
       stream.queue = undefined;
     }
-    stream.onClose?.();
+    // Streams also close from socket events and timers, where a throw would be uncaught.
+    try {
+      stream.onClose?.();
+    } catch (err) {
+      this.report(err);
+    }
     if ((this.goingAway || this.peerGoingAway) && this.streams.size === 0) this.endSocket();
   }
 
@@ -653,13 +658,29 @@ export class H2Connection {
     setTimeout(() => this.socket.destroy(), 5_000).unref();
   }
 
+  /** The socket's 'close' event: a throw from a callback here would be an uncaught exception. */
   private closed(): void {
     this.ended = true;
     for (const stream of [...this.streams.values()]) this.closeStream(stream);
     const gone = new Error('connection closed');
-    for (const callback of this.pings.values()) callback(gone);
+    const pings = [...this.pings.values()];
     this.pings.clear();
-    this.onClose?.();
+    for (const callback of pings) {
+      try {
+        callback(gone);
+      } catch (err) {
+        this.report(err);
+      }
+    }
+    try {
+      this.onClose?.();
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  private report(err: unknown): void {
+    this.options.onError(err instanceof Error ? err : new Error(String(err)));
   }
 }
 
