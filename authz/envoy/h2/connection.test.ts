@@ -361,6 +361,25 @@ describe('HTTP/2 server connection', () => {
     await peer.closed;
   });
 
+  it('drops a peer that floods PINGs while leaving the ACKs unread', async () => {
+    // The answer fills the socket buffers; from then on every PING ACK is one more queued write.
+    let answered = false;
+    const port = await start((stream) => {
+      stream.respond(OK);
+      stream.write(Buffer.alloc(12 * 1024 * 1024));
+      answered = true;
+    }, { maxQueuedWriteBytes: 32 * 1024 * 1024 });
+    const peer = await rawPeer(port, false);
+    peer.socket.pause();
+    peer.socket.write(Buffer.concat([CLIENT_PREFACE, settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 0x7fffffff]]), windowUpdateFrame(0, 0x7fffffff - 65_535)]));
+    peer.socket.write(frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1, REQUEST));
+    await expect.poll(() => answered).toBe(true);
+    const ping = frame(FrameType.PING, 0, 0, Buffer.alloc(8));
+    peer.socket.write(Buffer.concat(Array<Buffer>(20_000).fill(ping)));
+    await expect.poll(() => errors.join(), { timeout: 3_000 }).toContain('writes of output unread');
+    peer.socket.destroy();
+  });
+
   it('reports a stream callback that throws when the peer drops the connection, instead of throwing from the socket event', async () => {
     let opened = 0;
     const port = await start(() => undefined, {

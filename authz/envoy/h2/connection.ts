@@ -61,6 +61,12 @@ export class H2ProtocolError extends Error {
 }
 
 const STATUS_431 = encodeHeaders([[':status', '431']]);
+/**
+ * Writes a peer may leave queued in the socket (past its high-water mark, no 'drain' since).
+ * maxQueuedWriteBytes alone does not bound a PING or SETTINGS flood: each 9- or 17-byte ACK
+ * is its own Buffer and write request, several times its size in heap.
+ */
+const MAX_WRITES_AWAITING_DRAIN = 10_000;
 /** A compressed header block (with its frames' headers) larger than this is refused before decoding. */
 const MAX_HEADER_BLOCK_BYTES = 256 * 1024;
 
@@ -174,6 +180,7 @@ export class H2Connection {
   private buffered = 0;
   /** DATA bytes held in stream queues for want of flow-control window. */
   private queuedBytes = 0;
+  private writesAwaitingDrain = 0;
   private continuing: HeaderBlockInProgress | undefined;
   private goingAway = false;
   private peerGoingAway = false;
@@ -193,6 +200,7 @@ export class H2Connection {
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (err: Error) => options.onError(err));
     socket.on('close', () => this.closed());
+    socket.on('drain', () => (this.writesAwaitingDrain = 0));
   }
 
   get destroyed(): boolean {
@@ -634,7 +642,10 @@ export class H2Connection {
 
   private send(bytes: Buffer): void {
     if (this.ended || this.socket.destroyed) return;
-    this.socket.write(bytes);
+    if (!this.socket.write(bytes) && ++this.writesAwaitingDrain > MAX_WRITES_AWAITING_DRAIN) {
+      this.destroy(new Error(`peer left more than ${MAX_WRITES_AWAITING_DRAIN} writes of output unread`));
+      return;
+    }
     this.checkUnread();
   }
 
