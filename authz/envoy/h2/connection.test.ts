@@ -396,4 +396,46 @@ describe('HTTP/2 server connection', () => {
     peer.socket.destroy();
     await expect.poll(() => errors.join()).toContain('handler bug on close');
   });
+
+  it('ends the connection with FLOW_CONTROL_ERROR when SETTINGS_INITIAL_WINDOW_SIZE would take a stream window past 2^31-1', async () => {
+    const port = await start(() => undefined);
+    const peer = await rawPeer(port);
+    peer.socket.write(frame(FrameType.HEADERS, Flag.END_HEADERS, 1, REQUEST));
+    peer.socket.write(windowUpdateFrame(1, 0x7fffffff - 65_535));
+    peer.socket.write(settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 65_536]]));
+    const goaway = await peer.waitFor((f) => f.type === FrameType.GOAWAY);
+    expect(goawayCode(goaway)).toBe(ErrorCode.FLOW_CONTROL_ERROR);
+  });
+
+  it('holds DATA while SETTINGS_INITIAL_WINDOW_SIZE makes a stream window negative, and sends exactly what the window allows once it is raised', async () => {
+    const writes: H2Stream[] = [];
+    const port = await start((stream) => {
+      stream.respond(OK);
+      stream.write(Buffer.alloc(60_000, 1));
+      writes.push(stream);
+    });
+    const peer = await rawPeer(port);
+    peer.socket.write(frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1, REQUEST));
+    await peer.waitFor((f) => f.type === FrameType.DATA);
+    const sent = (): number => peer.frames.filter((f) => f.type === FrameType.DATA).reduce((n, f) => n + f.payload.length, 0);
+    // 60,000 of 65,535 used; a new initial window of 0 leaves the stream at -60,000.
+    const acks = (): number => peer.frames.filter((f) => f.type === FrameType.SETTINGS && (f.flags & Flag.ACK) !== 0).length;
+    await expect.poll(acks).toBe(1);
+    peer.socket.write(settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 0]]));
+    await expect.poll(acks).toBe(2);
+    writes[0]?.write(Buffer.alloc(20_000, 2));
+    writes[0]?.end(TRAILERS);
+    peer.socket.write(frame(FrameType.PING, 0, 0, Buffer.alloc(8)));
+    await peer.waitFor((f) => f.type === FrameType.PING);
+    expect(sent()).toBe(60_000);
+    // 70,000 - 60,000 = 10,000 bytes of window; the connection window has 5,535 left, so open it too.
+    peer.socket.write(Buffer.concat([windowUpdateFrame(0, 100_000), settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 70_000]])]));
+    await expect.poll(sent).toBe(70_000);
+    expect(peer.frames.some((f) => f.type === FrameType.HEADERS && (f.flags & Flag.END_STREAM) !== 0)).toBe(false);
+    peer.socket.write(windowUpdateFrame(1, 10_000));
+    const trailers = await peer.waitFor((f) => f.type === FrameType.HEADERS && (f.flags & Flag.END_STREAM) !== 0);
+    expect(sent()).toBe(80_000);
+    expect(trailers.stream).toBe(1);
+    peer.socket.destroy();
+  });
 });
