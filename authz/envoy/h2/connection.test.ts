@@ -7,7 +7,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { H2Connection, type H2ConnectionOptions, type H2Stream } from './connection.js';
-import { CLIENT_PREFACE, ErrorCode, Flag, frame, FrameType, goawayFrame, Setting, settingsFrame, windowUpdateFrame } from './frames.js';
+import { CLIENT_PREFACE, ErrorCode, Flag, frame, FrameType, goawayFrame, rstStreamFrame, Setting, settingsFrame, windowUpdateFrame } from './frames.js';
 import { encodeHeaders, HpackDecoder } from './hpack.js';
 
 const OK = encodeHeaders([
@@ -437,5 +437,43 @@ describe('HTTP/2 server connection', () => {
     expect(sent()).toBe(80_000);
     expect(trailers.stream).toBe(1);
     peer.socket.destroy();
+  });
+
+  it('reads frames that arrive a few bytes at a time, split anywhere, and answers them', async () => {
+    const bodies: string[] = [];
+    const port = await start((stream, body) => {
+      bodies.push(body.toString());
+      stream.respondOnce(OK, Buffer.from('ok'), TRAILERS);
+    });
+    const peer = await rawPeer(port);
+    peer.socket.setNoDelay(true);
+    const bytes = Buffer.concat([frame(FrameType.HEADERS, Flag.END_HEADERS, 1, REQUEST), frame(FrameType.DATA, Flag.END_STREAM, 1, Buffer.from('x'.repeat(5_000)))]);
+    // Pieces of 1, 7 and 3,000 bytes cross the 9-byte frame headers and the payloads.
+    for (let at = 0, i = 0; at < bytes.length; i++) {
+      const size = [1, 7, 3_000][i % 3]!;
+      peer.socket.write(bytes.subarray(at, at + size));
+      at += size;
+      await new Promise((r) => setImmediate(r));
+    }
+    await peer.waitFor((f) => f.type === FrameType.HEADERS && (f.flags & Flag.END_STREAM) !== 0);
+    expect(bodies).toEqual(['x'.repeat(5_000)]);
+    peer.socket.destroy();
+  });
+
+  it('ends a connection that keeps opening streams and cancelling them before they are answered (rapid reset), but not one that cancels a few', async () => {
+    const port = await start(() => undefined);
+    const cancel = (from: number, count: number): Buffer =>
+      Buffer.concat(Array.from({ length: count }, (_, i) => [frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, from + 2 * i, REQUEST), rstStreamFrame(from + 2 * i, ErrorCode.CANCEL)]).flat());
+    const calm = await rawPeer(port);
+    calm.socket.write(cancel(1, 500));
+    calm.socket.write(frame(FrameType.PING, 0, 0, Buffer.alloc(8)));
+    await calm.waitFor((f) => f.type === FrameType.PING);
+    expect(calm.frames.some((f) => f.type === FrameType.GOAWAY)).toBe(false);
+    const flood = await rawPeer(port);
+    flood.socket.write(cancel(1, 1_100));
+    const goaway = await flood.waitFor((f) => f.type === FrameType.GOAWAY);
+    expect(goawayCode(goaway)).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+    expect(errors.join()).toContain('cancelled by the peer');
+    calm.socket.destroy();
   });
 });

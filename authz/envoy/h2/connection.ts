@@ -67,6 +67,8 @@ const STATUS_431 = encodeHeaders([[':status', '431']]);
  * is its own Buffer and write request, several times its size in heap.
  */
 const MAX_WRITES_AWAITING_DRAIN = 10_000;
+const RESET_BURST = 1_000;
+const RESETS_PER_SECOND = 100;
 /** A compressed header block (with its frames' headers) larger than this is refused before decoding. */
 const MAX_HEADER_BLOCK_BYTES = 256 * 1024;
 
@@ -170,7 +172,15 @@ export class H2Connection {
   private readonly decoder = new HpackDecoder();
   private readonly pings = new Map<number, (err: Error | null) => void>();
   private nextPing = 1;
+  /** Fewer than 9 bytes of a frame (or of the preface) left over from the last read. */
   private input: Buffer | undefined;
+  /** A frame whose header has arrived but not all of its payload, and how much of it has. */
+  private partial: Buffer | undefined;
+  private partialFill = 0;
+  /** Streams the peer may still cancel before being answered (rapid-reset guard). */
+  private resetAllowance = RESET_BURST;
+  private resetCheckedAt = 0;
+  private destroyTimer: NodeJS.Timeout | undefined;
   private prefaceSeen = false;
   private lastPeerStreamId = 0;
   private peerInitialWindow = DEFAULT_WINDOW;
@@ -235,10 +245,24 @@ export class H2Connection {
 
   private receive(chunk: Buffer): void {
     if (this.ended) return;
-    let buf = this.input === undefined ? chunk : Buffer.concat([this.input, chunk]);
-    this.input = undefined;
-    let offset = 0;
     try {
+      let buf = chunk;
+      let offset = 0;
+      const partial = this.partial;
+      if (partial !== undefined) {
+        // A frame that arrives over several reads is copied once into its own buffer.
+        const take = Math.min(partial.length - this.partialFill, chunk.length);
+        chunk.copy(partial, this.partialFill, 0, take);
+        this.partialFill += take;
+        if (this.partialFill < partial.length) return;
+        this.partial = undefined;
+        this.readFrames(partial, 0);
+        if (this.ended) return;
+        offset = take;
+      } else if (this.input !== undefined) {
+        buf = Buffer.concat([this.input, chunk]);
+        this.input = undefined;
+      }
       if (!this.prefaceSeen) {
         const have = Math.min(buf.length, CLIENT_PREFACE.length);
         if (!buf.subarray(0, have).equals(CLIENT_PREFACE.subarray(0, have))) {
@@ -253,17 +277,16 @@ export class H2Connection {
         this.prefaceSeen = true;
         offset = CLIENT_PREFACE.length;
       }
-      while (buf.length - offset >= FRAME_HEADER_BYTES) {
+      offset = this.readFrames(buf, offset);
+      if (this.ended) return;
+      const rest = buf.length - offset;
+      if (rest >= FRAME_HEADER_BYTES) {
+        // readFrames has checked this length against SETTINGS_MAX_FRAME_SIZE.
         const length = (buf[offset]! << 16) | (buf[offset + 1]! << 8) | buf[offset + 2]!;
-        if (length > DEFAULT_MAX_FRAME_SIZE) throw new H2ProtocolError(ErrorCode.FRAME_SIZE_ERROR, `frame of ${length} bytes is larger than SETTINGS_MAX_FRAME_SIZE`);
-        if (buf.length - offset < FRAME_HEADER_BYTES + length) break;
-        const type = buf[offset + 3]!;
-        const flags = buf[offset + 4]!;
-        const streamId = buf.readUInt32BE(offset + 5) & 0x7fffffff;
-        const payload = buf.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + length);
-        offset += FRAME_HEADER_BYTES + length;
-        this.onFrame(type, flags, streamId, payload);
-        if (this.ended) return;
+        this.partial = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
+        this.partialFill = buf.copy(this.partial, 0, offset);
+      } else if (rest > 0) {
+        this.input = Buffer.from(buf.subarray(offset));
       }
     } catch (err) {
       if (err instanceof H2ProtocolError) this.fail(err.code, err.message);
@@ -274,15 +297,27 @@ export class H2Connection {
       }
       return;
     }
-    if (offset < buf.length) {
-      // A partial frame: keep only its bytes, not the whole read buffer.
-      buf = buf.subarray(offset);
-      this.input = buf.length < 4096 ? Buffer.from(buf) : buf;
-    }
     if (this.connectionUnacked >= this.options.receiveWindow / 4) {
       this.send(windowUpdateFrame(0, this.connectionUnacked));
       this.connectionUnacked = 0;
     }
+  }
+
+  /** Handles every whole frame in `buf` from `offset`; returns where the first incomplete one starts. */
+  private readFrames(buf: Buffer, offset: number): number {
+    while (buf.length - offset >= FRAME_HEADER_BYTES) {
+      const length = (buf[offset]! << 16) | (buf[offset + 1]! << 8) | buf[offset + 2]!;
+      if (length > DEFAULT_MAX_FRAME_SIZE) throw new H2ProtocolError(ErrorCode.FRAME_SIZE_ERROR, `frame of ${length} bytes is larger than SETTINGS_MAX_FRAME_SIZE`);
+      if (buf.length - offset < FRAME_HEADER_BYTES + length) break;
+      const type = buf[offset + 3]!;
+      const flags = buf[offset + 4]!;
+      const streamId = buf.readUInt32BE(offset + 5) & 0x7fffffff;
+      const payload = buf.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + length);
+      offset += FRAME_HEADER_BYTES + length;
+      this.onFrame(type, flags, streamId, payload);
+      if (this.ended) break;
+    }
+    return offset;
   }
 
   private onFrame(type: number, flags: number, streamId: number, payload: Buffer): void {
@@ -461,8 +496,25 @@ export class H2Connection {
     if (streamId === 0) throw new H2ProtocolError(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
     if (payload.length !== 4) throw new H2ProtocolError(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM payload is not 4 bytes');
     if (streamId > this.lastPeerStreamId) throw new H2ProtocolError(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${streamId}`);
+    const cancelled = this.streams.get(streamId);
+    if (cancelled !== undefined && !cancelled.localEnded) this.countCancel();
     const stream = this.streams.get(streamId);
     if (stream !== undefined) this.closeStream(stream);
+  }
+
+  /**
+   * A peer that opens streams and cancels them before they are answered (HEADERS then
+   * RST_STREAM, CVE-2023-44487 "rapid reset") starts work on each while the concurrent-stream
+   * limit never binds. Cancels are allowed in a burst of RESET_BURST, refilled at
+   * RESETS_PER_SECOND; past that the connection ends. Envoy cancels a check only when its
+   * ext_authz timeout passes, far below this rate.
+   */
+  private countCancel(): void {
+    const now = performance.now();
+    this.resetAllowance = Math.min(RESET_BURST, this.resetAllowance + ((now - this.resetCheckedAt) / 1000) * RESETS_PER_SECOND);
+    this.resetCheckedAt = now;
+    this.resetAllowance -= 1;
+    if (this.resetAllowance < 0) throw new H2ProtocolError(ErrorCode.ENHANCE_YOUR_CALM, 'too many streams cancelled by the peer before they were answered');
   }
 
   private onSettings(flags: number, streamId: number, payload: Buffer): void {
@@ -670,12 +722,14 @@ export class H2Connection {
     this.ended = true;
     this.socket.end();
     // A peer that never closes its side must not hold the socket open.
-    setTimeout(() => this.socket.destroy(), 5_000).unref();
+    this.destroyTimer = setTimeout(() => this.socket.destroy(), 5_000);
+    this.destroyTimer.unref();
   }
 
   /** The socket's 'close' event: a throw from a callback here would be an uncaught exception. */
   private closed(): void {
     this.ended = true;
+    clearTimeout(this.destroyTimer);
     for (const stream of [...this.streams.values()]) this.closeStream(stream);
     const gone = new Error('connection closed');
     const pings = [...this.pings.values()];
