@@ -24,5 +24,6 @@ COPY --from=build /src/dist dist
 COPY examples examples
 # The chart's pod securityContext runs as this non-root user with a read-only root filesystem.
 USER 65532:65532
-ENTRYPOINT ["node", "/app/dist/cli.js"]
+# Heap flags: authz/runtime/node-flags.ts says why (fewer full GCs under load).
+ENTRYPOINT ["node", "--initial-old-space-size=128", "--max-semi-space-size=32", "/app/dist/cli.js"]
 CMD ["--help"]

@@ -206,17 +206,21 @@ class RequestBody {
 
 /**
  * Resets streams whose request body has not ended within the timeout. One sweep timer for
- * all streams (running only while some are watched) instead of a timer per call: a stream
- * costs a map entry, removed when its body ends or found closed by the sweep.
+ * all streams (running only while some are watched) instead of a timer per call, and an
+ * array with each stream's position in its `mark` instead of a Map: entries come and go at
+ * request rate, and a Map allocates as they do.
  */
 class ReceiveDeadlines {
-  private readonly deadlines = new Map<H2Stream, number>();
+  private readonly watched: H2Stream[] = [];
+  private readonly deadlines: number[] = [];
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly timeoutMs: number) {}
 
   watch(stream: H2Stream): void {
-    this.deadlines.set(stream, performance.now() + this.timeoutMs);
+    stream.mark = this.watched.length;
+    this.watched.push(stream);
+    this.deadlines.push(performance.now() + this.timeoutMs);
     if (this.sweeper === undefined) {
       this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.min(1_000, this.timeoutMs / 4)));
       this.sweeper.unref();
@@ -224,7 +228,17 @@ class ReceiveDeadlines {
   }
 
   done(stream: H2Stream): void {
-    this.deadlines.delete(stream);
+    const at = stream.mark;
+    if (at < 0 || this.watched[at] !== stream) return;
+    // Swap-remove: the last entry takes this one's place.
+    const last = this.watched.length - 1;
+    const moved = this.watched[last]!;
+    this.watched[at] = moved;
+    this.deadlines[at] = this.deadlines[last]!;
+    moved.mark = at;
+    this.watched.pop();
+    this.deadlines.pop();
+    stream.mark = -1;
   }
 
   stop(): void {
@@ -234,14 +248,15 @@ class ReceiveDeadlines {
 
   private sweep(): void {
     const now = performance.now();
-    for (const [stream, deadline] of this.deadlines) {
-      if (stream.closed) this.deadlines.delete(stream);
-      else if (now >= deadline) {
-        this.deadlines.delete(stream);
+    for (let i = this.watched.length - 1; i >= 0; i--) {
+      const stream = this.watched[i]!;
+      if (stream.closed) this.done(stream);
+      else if (now >= this.deadlines[i]!) {
+        this.done(stream);
         stream.reset(H2ErrorCode.CANCEL);
       }
     }
-    if (this.deadlines.size === 0) this.stop();
+    if (this.watched.length === 0) this.stop();
   }
 }
 
@@ -297,17 +312,16 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   function onStream(stream: H2Stream): void {
     // Whatever becomes of the request (answered, refused, running), its body must end in time.
     receiveDeadlines.watch(stream);
-    const headers = stream.headers;
-    if (headers[':method'] !== 'POST') {
+    if (stream.header(':method') !== 'POST') {
       stream.respond(STATUS_405, true);
       return;
     }
-    const contentType = headers['content-type'];
+    const contentType = stream.header('content-type');
     if (contentType === undefined || !contentType.startsWith('application/grpc')) {
       stream.respond(STATUS_415, true);
       return;
     }
-    const path = headers[':path'] ?? '';
+    const path = stream.header(':path') ?? '';
     const method = methods.get(path);
     if (method === undefined) {
       trailersOnly(stream, GrpcStatus.UNIMPLEMENTED, `unknown method ${path}`);

@@ -35,6 +35,7 @@ import { grpcFrame } from '../../authz/envoy/grpc-server.js';
 import { loadProtos, methodOf } from '../../authz/envoy/proto.js';
 import { parseListenAddress } from '../../authz/telemetry/listen-address.js';
 import { freePort } from '../../authz/runtime/processes.js';
+import { SERVICE_NODE_FLAGS } from '../../authz/runtime/node-flags.js';
 import { connectCheckClient, type CheckClient, type DecodedCheckResponse } from '../grpc/check-client.js';
 import { decide as parseAndAllow } from './grpc-check-decide.js';
 import { toolsCallBody } from './tools-call-body.js';
@@ -347,7 +348,8 @@ async function spawnServer(args: string[], kind: ServerHandle['kind'], ready: Re
 async function startProduct(config: string, cpu: number | undefined): Promise<ServerHandle> {
   execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'inherit' });
   const port = await freePort();
-  const args = [path.join(REPO_ROOT, 'dist', 'cli.js'), 'authz', '--config', path.resolve(config), '--listen', `127.0.0.1:${port}`];
+  // As the image runs it: the same heap flags (authz/runtime/node-flags.ts).
+  const args = [...SERVICE_NODE_FLAGS, path.join(REPO_ROOT, 'dist', 'cli.js'), 'authz', '--config', path.resolve(config), '--listen', `127.0.0.1:${port}`];
   return spawnServer(args, 'product', /"event":"mcp-warden\.config","generation":1/, port, cpu);
 }
 

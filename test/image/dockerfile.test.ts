@@ -9,6 +9,7 @@ import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { SERVICE_NODE_FLAGS } from '../../authz/runtime/node-flags.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
@@ -46,7 +47,7 @@ describe('Dockerfile', () => {
     expect(values.podSecurityContext.runAsNonRoot).toBe(true);
     expect(all('USER').at(-1)).toBe(`${values.podSecurityContext.runAsUser}:${values.podSecurityContext.runAsUser}`);
     const entrypoint = JSON.parse(all('ENTRYPOINT').at(-1) ?? '[]') as string[];
-    expect(entrypoint).toEqual(['node', `/app/${pkg.bin['mcp-warden']}`]);
+    expect(entrypoint).toEqual(['node', ...SERVICE_NODE_FLAGS, `/app/${pkg.bin['mcp-warden']}`]);
     const chart = parse(read('deploy/helm/mcp-warden/Chart.yaml')) as { appVersion: string };
     expect(chart.appVersion).toBe(pkg.version);
   });

@@ -128,7 +128,7 @@ const rstCode = (f: { payload: Buffer }): number => f.payload.readUInt32BE(0);
 
 describe('HTTP/2 server connection', () => {
   it('answers a real HTTP/2 client: headers, a body past the receive window, and trailers, many streams on one connection', async () => {
-    const port = await start((stream, body) => stream.respondOnce(OK, Buffer.from(`got ${body.length} bytes, ua ${stream.headers['user-agent']}`), TRAILERS));
+    const port = await start((stream, body) => stream.respondOnce(OK, Buffer.from(`got ${body.length} bytes, ua ${stream.header('user-agent')}`), TRAILERS));
     const client = http2.connect(`http://127.0.0.1:${port}`);
     try {
       // 3 MB: three times the receive window, so the server must refill windows as it reads.
@@ -164,7 +164,7 @@ describe('HTTP/2 server connection', () => {
   it('decodes a header block split over HEADERS and CONTINUATION frames, with padding', async () => {
     const seen: string[] = [];
     const port = await start((stream) => {
-      seen.push(stream.headers['x-long'] ?? '');
+      seen.push(stream.header('x-long') ?? '');
       stream.respond(OK, true);
     });
     const peer = await rawPeer(port);
@@ -269,7 +269,7 @@ describe('HTTP/2 server connection', () => {
   it('decodes a refused header block into the HPACK table all the same, so the next request on the connection reads right', async () => {
     const seen: string[] = [];
     const port = await start((stream) => {
-      seen.push(stream.headers['x-small'] ?? 'missing');
+      seen.push(stream.header('x-small') ?? 'missing');
       stream.respond(OK, true);
     }, { maxHeaderListBytes: 1_000 });
     const peer = await rawPeer(port);

@@ -74,8 +74,8 @@ const MAX_HEADER_BLOCK_BYTES = 256 * 1024;
 
 /** One request/response exchange. Handlers are plain properties: no emitter per request. */
 export class H2Stream {
-  /** Request headers, pseudo-headers included; a repeated field's values joined by ', '. */
-  readonly headers: Record<string, string>;
+  /** Request header fields as decoded, pseudo-headers first (checked by validRequest). */
+  readonly fields: readonly HeaderField[];
   onData: ((chunk: Buffer) => void) | undefined;
   onEnd: (() => void) | undefined;
   /** Runs once when the stream closes for any reason (answered, reset, connection gone). */
@@ -92,15 +92,25 @@ export class H2Stream {
   /** DATA waiting for flow-control window, then the trailers to send after it. */
   queue: Buffer[] | undefined;
   queuedTrailers: Buffer | undefined;
+  /** The next stream in the same slot of the connection's stream table. */
+  nextInSlot: H2Stream | undefined;
+  /** For the caller's bookkeeping (a position in its own list), so it needs no Map per request. */
+  mark = -1;
 
   constructor(
     readonly id: number,
     private readonly connection: H2Connection,
-    headers: Record<string, string>,
+    fields: readonly HeaderField[],
     sendWindow: number,
   ) {
-    this.headers = headers;
+    this.fields = fields;
     this.sendWindow = sendWindow;
+  }
+
+  /** The value of a request header (the first, if repeated), or undefined. */
+  header(name: string): string | undefined {
+    for (const [n, v] of this.fields) if (n === name) return v;
+    return undefined;
   }
 
   /** True while a response can still be sent. */
@@ -168,7 +178,9 @@ interface HeaderBlockInProgress {
 
 export class H2Connection {
   onClose: (() => void) | undefined;
-  private readonly streams = new Map<number, H2Stream>();
+  // Open streams by id. A Map allocates when entries come and go at request rate; this table
+  // does not: ids are odd and rise, so (id >> 1) spreads them over the slots.
+  private readonly streams = new StreamTable();
   private readonly decoder = new HpackDecoder();
   private readonly pings = new Map<number, (err: Error | null) => void>();
   private nextPing = 1;
@@ -480,12 +492,11 @@ export class H2Connection {
       this.send(Buffer.concat([headersFrames(streamId, STATUS_431, true, this.peerMaxFrameSize), ...(endStream ? [] : [rstStreamFrame(streamId, ErrorCode.NO_ERROR)])]));
       return;
     }
-    const headers = requestHeaders(fields);
-    if (headers === undefined) {
+    if (!validRequest(fields)) {
       this.send(rstStreamFrame(streamId, ErrorCode.PROTOCOL_ERROR));
       return;
     }
-    const stream = new H2Stream(streamId, this, headers, this.peerInitialWindow);
+    const stream = new H2Stream(streamId, this, fields, this.peerInitialWindow);
     stream.remoteEnded = endStream;
     this.streams.set(streamId, stream);
     this.options.onStream(stream);
@@ -532,7 +543,7 @@ export class H2Connection {
         if (value > MAX_WINDOW) throw new H2ProtocolError(ErrorCode.FLOW_CONTROL_ERROR, 'SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1');
         const delta = value - this.peerInitialWindow;
         this.peerInitialWindow = value;
-        for (const stream of this.streams.values()) {
+        for (const stream of this.streams.list()) {
           stream.sendWindow += delta;
           // RFC 9113 §6.9.2: a change that takes any window past 2^31-1 is a connection error.
           if (stream.sendWindow > MAX_WINDOW) throw new H2ProtocolError(ErrorCode.FLOW_CONTROL_ERROR, `SETTINGS_INITIAL_WINDOW_SIZE takes stream ${stream.id}'s window above 2^31-1`);
@@ -649,7 +660,8 @@ export class H2Connection {
   }
 
   private flushAll(): void {
-    for (const stream of this.streams.values()) if (stream.queue !== undefined) this.flush(stream);
+    if (this.queuedBytes === 0 && this.streams.size === 0) return;
+    for (const stream of this.streams.list()) if (stream.queue !== undefined) this.flush(stream);
   }
 
   /** Sends queued DATA as far as the windows allow, then queued trailers. */
@@ -730,7 +742,7 @@ export class H2Connection {
   private closed(): void {
     this.ended = true;
     clearTimeout(this.destroyTimer);
-    for (const stream of [...this.streams.values()]) this.closeStream(stream);
+    for (const stream of this.streams.list()) this.closeStream(stream);
     const gone = new Error('connection closed');
     const pings = [...this.pings.values()];
     this.pings.clear();
@@ -772,27 +784,75 @@ function dataFrame(streamId: number, data: Buffer, endStream: boolean): Buffer {
 }
 
 /**
- * Request header fields as a record, or undefined when the request is malformed (RFC 9113
- * §8.2–8.3): uppercase names, pseudo-headers after regular ones, unknown or repeated
- * pseudo-headers, connection-specific fields, or a missing :method, :scheme or :path.
+ * False when a request's header fields are malformed (RFC 9113 §8.2–8.3): uppercase names,
+ * pseudo-headers after regular ones, unknown or repeated pseudo-headers, connection-specific
+ * fields, or a missing :method, :scheme or :path.
  */
-function requestHeaders(fields: readonly HeaderField[]): Record<string, string> | undefined {
-  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+function validRequest(fields: readonly HeaderField[]): boolean {
   let regularSeen = false;
+  let pseudo = 0;
   for (const [name, value] of fields) {
-    if (name.length === 0 || name !== name.toLowerCase()) return undefined;
+    if (name.length === 0 || hasUppercase(name)) return false;
     if (name.charCodeAt(0) === 0x3a) {
-      if (regularSeen || headers[name] !== undefined) return undefined;
-      if (name !== ':method' && name !== ':scheme' && name !== ':path' && name !== ':authority') return undefined;
-      headers[name] = value;
+      const bit = name === ':method' ? 1 : name === ':scheme' ? 2 : name === ':path' ? 4 : name === ':authority' ? 8 : 0;
+      if (regularSeen || bit === 0 || (pseudo & bit) !== 0) return false;
+      if (bit === 4 && value === '') return false;
+      pseudo |= bit;
       continue;
     }
     regularSeen = true;
-    if (name === 'connection' || name === 'keep-alive' || name === 'proxy-connection' || name === 'transfer-encoding' || name === 'upgrade') return undefined;
-    if (name === 'te' && value !== 'trailers') return undefined;
-    const previous = headers[name];
-    headers[name] = previous === undefined ? value : `${previous}, ${value}`;
+    if (name === 'connection' || name === 'keep-alive' || name === 'proxy-connection' || name === 'transfer-encoding' || name === 'upgrade') return false;
+    if (name === 'te' && value !== 'trailers') return false;
   }
-  if (headers[':method'] === undefined || headers[':scheme'] === undefined || headers[':path'] === undefined || headers[':path'] === '') return undefined;
-  return headers;
+  return (pseudo & 7) === 7;
+}
+
+function hasUppercase(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return true;
+  }
+  return false;
+}
+
+/** Open streams by id in 512 chained slots; size is bounded by SETTINGS_MAX_CONCURRENT_STREAMS. */
+class StreamTable {
+  private readonly slots: Array<H2Stream | undefined> = new Array<H2Stream | undefined>(512).fill(undefined);
+  size = 0;
+
+  get(id: number): H2Stream | undefined {
+    let s = this.slots[(id >>> 1) & 511];
+    while (s !== undefined && s.id !== id) s = s.nextInSlot;
+    return s;
+  }
+
+  set(id: number, stream: H2Stream): void {
+    const slot = (id >>> 1) & 511;
+    stream.nextInSlot = this.slots[slot];
+    this.slots[slot] = stream;
+    this.size++;
+  }
+
+  delete(id: number): void {
+    const slot = (id >>> 1) & 511;
+    let s = this.slots[slot];
+    let previous: H2Stream | undefined;
+    while (s !== undefined && s.id !== id) {
+      previous = s;
+      s = s.nextInSlot;
+    }
+    if (s === undefined) return;
+    if (previous === undefined) this.slots[slot] = s.nextInSlot;
+    else previous.nextInSlot = s.nextInSlot;
+    s.nextInSlot = undefined;
+    this.size--;
+  }
+
+  /** A snapshot of the open streams (safe to close them while iterating). */
+  list(): H2Stream[] {
+    const out: H2Stream[] = [];
+    if (this.size === 0) return out;
+    for (const head of this.slots) for (let s = head; s !== undefined; s = s.nextInSlot) out.push(s);
+    return out;
+  }
 }
