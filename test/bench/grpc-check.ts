@@ -16,7 +16,7 @@
  *   (the product as deployed: dist/cli.js authz, every stage on), or
  *      node --import tsx test/bench/grpc-check.ts [--rate 2000] [--duration 10] [--max]
  *        [--concurrency 64] [--in-process] [--decide-module PATH] [--target HOST:PORT]
- *        [--client go|go-http|http2|grpc-js] [--floor] [--dump FILE] [--pin] [--jitter]
+ *        [--client go|go-http|http2|grpc-js] [--floor] [--dump FILE] [--pin] [--jitter] [--warmup SECONDS]
  * `--floor` runs grpc-floor-server.ts instead (bare node:http2, no grpc-js, no engine): the
  * latency this machine gives any Node HTTP/2 server at the rate, for comparison.
  */
@@ -79,6 +79,8 @@ export interface GrpcCheckBenchOptions {
    * sleeps 500 µs at a time while the server is loaded (the floor under any latency here).
    */
   readonly jitter?: boolean;
+  /** Go client: seconds at the rate before measuring (JIT tiers, heap sizing). Default 15. */
+  readonly warmupSeconds?: number;
 }
 
 /** `loadgen -jitter`'s report (see test/loadgen/jitter.go). */
@@ -209,13 +211,13 @@ type LoadgenResult = Pick<
 };
 
 /** Runs the Go load generator against `address` and returns its report. */
-function runGoLoadgen(address: string, body: Buffer, rate: number, durationSeconds: number, dump: string | undefined, cpu: number | undefined, frames: boolean): Promise<LoadgenResult> {
+function runGoLoadgen(address: string, body: Buffer, rate: number, durationSeconds: number, dump: string | undefined, cpu: number | undefined, frames: boolean, warmupSeconds: number): Promise<LoadgenResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'warden-loadgen-'));
   const framesFile = path.join(dir, 'frames.bin');
   writeFileSync(framesFile, Buffer.concat(encodeFrames(body)));
   const binary = loadgenBinary();
   return new Promise<LoadgenResult>((resolve, reject) => {
-    const args = ['-target', address, '-path', CHECK_PATH, '-frames', framesFile, '-rate', String(rate), '-duration', `${durationSeconds}s`, ...(dump !== undefined ? ['-dump', dump] : []), ...(frames ? ['-raw'] : [])];
+    const args = ['-target', address, '-path', CHECK_PATH, '-frames', framesFile, '-rate', String(rate), '-duration', `${durationSeconds}s`, ...(dump !== undefined ? ['-dump', dump] : []), ...(frames ? ['-raw'] : []), '-warmup-duration', `${warmupSeconds}s`];
     const child = spawn(...onCpu(cpu, binary, args), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -461,17 +463,18 @@ export async function runGrpcCheckBench(options: GrpcCheckBenchOptions = {}): Pr
   const rate = options.rate ?? 2_000;
   const body = toolsCallBody(options.bodyBytes ?? 2_048);
   const clientKind = options.client ?? 'go';
+  const warmupSeconds = options.warmupSeconds ?? 15;
   const goClient = clientKind === 'go' || clientKind === 'go-http';
   if (goClient && options.max === true) throw new Error('--max needs --client http2 or grpc-js');
   const server = await startServer(options);
   try {
     const loadAtStart = loadavg()[0] ?? NaN;
     const cpuAtStart = processCpuSeconds(server.pid);
-    // The Go client warms up for about 3 s before it measures; the probe covers both.
-    const probe = options.jitter === true ? runJitterProbe(durationSeconds + 3) : undefined;
+    // The probe covers the Go client's warm-up and its measured run.
+    const probe = options.jitter === true ? runJitterProbe(durationSeconds + warmupSeconds) : undefined;
     const r =
       goClient
-        ? await runGoLoadgen(server.address, body, rate, durationSeconds, options.dump, options.pin === true ? 0 : undefined, clientKind === 'go')
+        ? await runGoLoadgen(server.address, body, rate, durationSeconds, options.dump, options.pin === true ? 0 : undefined, clientKind === 'go', warmupSeconds)
         : await runNodeClient(server.address, body, options, rate, durationSeconds);
     const cpuAtEnd = processCpuSeconds(server.pid);
     if (r.firstError !== undefined) process.stderr.write(`grpc-check: first error: ${r.firstError}\n`);
@@ -520,6 +523,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       dump: { type: 'string' },
       pin: { type: 'boolean', default: false },
       jitter: { type: 'boolean', default: false },
+      warmup: { type: 'string', default: '15' },
       product: { type: 'string' },
     },
   });
@@ -537,6 +541,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     ...(values.dump !== undefined ? { dump: values.dump } : {}),
     pin: values.pin,
     jitter: values.jitter,
+    warmupSeconds: Number(values.warmup),
     ...(values.product !== undefined ? { product: values.product } : {}),
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
