@@ -16,7 +16,7 @@
  *   (the product as deployed: dist/cli.js authz, every stage on), or
  *      node --import tsx test/bench/grpc-check.ts [--rate 2000] [--duration 10] [--max]
  *        [--concurrency 64] [--in-process] [--decide-module PATH] [--target HOST:PORT]
- *        [--client go|go-http|http2|grpc-js] [--floor] [--dump FILE] [--pin] [--jitter] [--warmup SECONDS]
+ *        [--client go|go-http|http2|grpc-js] [--floor] [--dump FILE] [--pin] [--jitter] [--warmup SECONDS] [--redis]
  * `--floor` runs grpc-floor-server.ts instead (bare node:http2, no grpc-js, no engine): the
  * latency this machine gives any Node HTTP/2 server at the rate, for comparison.
  */
@@ -36,6 +36,7 @@ import { loadProtos, methodOf } from '../../authz/envoy/proto.js';
 import { parseListenAddress } from '../../authz/telemetry/listen-address.js';
 import { freePort } from '../../authz/runtime/processes.js';
 import { SERVICE_NODE_FLAGS } from '../../authz/runtime/node-flags.js';
+import { startRedis } from '../support/redis.js';
 import { connectCheckClient, type CheckClient, type DecodedCheckResponse } from '../grpc/check-client.js';
 import { decide as parseAndAllow } from './grpc-check-decide.js';
 import { toolsCallBody } from './tools-call-body.js';
@@ -81,6 +82,8 @@ export interface GrpcCheckBenchOptions {
   readonly jitter?: boolean;
   /** Go client: seconds at the rate before measuring (JIT tiers, heap sizing). Default 15. */
   readonly warmupSeconds?: number;
+  /** With `product`: session and behaviour state in a redis-server started on loopback (`--redis`). */
+  readonly redis?: boolean;
 }
 
 /** `loadgen -jitter`'s report (see test/loadgen/jitter.go). */
@@ -347,18 +350,27 @@ async function spawnServer(args: string[], kind: ServerHandle['kind'], ready: Re
 }
 
 /** Builds dist/ and starts `mcp-warden authz` on `config`; ready once its first config is loaded. */
-async function startProduct(config: string, cpu: number | undefined): Promise<ServerHandle> {
+async function startProduct(config: string, cpu: number | undefined, withRedis: boolean): Promise<ServerHandle> {
   execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'inherit' });
   const port = await freePort();
   // As the image runs it: the same heap flags (authz/runtime/node-flags.ts).
-  const args = [...SERVICE_NODE_FLAGS, path.join(REPO_ROOT, 'dist', 'cli.js'), 'authz', '--config', path.resolve(config), '--listen', `127.0.0.1:${port}`];
-  return spawnServer(args, 'product', /"event":"mcp-warden\.config","generation":1/, port, cpu);
+  const redis = withRedis ? await startRedis() : undefined;
+  const args = [...SERVICE_NODE_FLAGS, path.join(REPO_ROOT, 'dist', 'cli.js'), 'authz', '--config', path.resolve(config), '--listen', `127.0.0.1:${port}`, ...(redis !== undefined ? ['--redis', redis.url] : [])];
+  const server = await spawnServer(args, 'product', /"event":"mcp-warden\.config","generation":1/, port, cpu);
+  if (redis === undefined) return server;
+  return {
+    ...server,
+    close: async () => {
+      await server.close();
+      await redis.close();
+    },
+  };
 }
 
 async function startServer(options: GrpcCheckBenchOptions): Promise<ServerHandle> {
   if (options.target !== undefined) return { address: options.target, kind: 'target', close: async () => undefined };
   const cpu = options.pin === true ? 1 : undefined;
-  if (options.product !== undefined) return startProduct(options.product, cpu);
+  if (options.product !== undefined) return startProduct(options.product, cpu, options.redis === true);
   if (options.decide !== undefined) {
     const server: AuthzServer = await startAuthzServer({
       listen: '127.0.0.1:0',
@@ -524,6 +536,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       pin: { type: 'boolean', default: false },
       jitter: { type: 'boolean', default: false },
       warmup: { type: 'string', default: '15' },
+      redis: { type: 'boolean', default: false },
       product: { type: 'string' },
     },
   });
@@ -542,6 +555,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     pin: values.pin,
     jitter: values.jitter,
     warmupSeconds: Number(values.warmup),
+    redis: values.redis,
     ...(values.product !== undefined ? { product: values.product } : {}),
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);

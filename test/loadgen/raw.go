@@ -38,6 +38,10 @@ type rawConn struct {
 	window int64
 	// Bytes received since the last WINDOW_UPDATE we sent.
 	unacked uint32
+	// The server's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited until it says), and how many
+	// calls are open: like Envoy, a call waits for a free stream rather than being refused.
+	maxStreams int
+	open       int
 
 	callsMu sync.Mutex
 	calls   map[uint32]*rawCall
@@ -69,7 +73,7 @@ func dialRaw(target, path string, done func(c *rawCall, finished time.Time, err 
 			return nil, err
 		}
 	}
-	c := &rawConn{conn: conn, writer: bufio.NewWriterSize(conn, 64<<10), calls: map[uint32]*rawCall{}, nextID: 1, window: 65535, block: headers.Bytes(), done: done}
+	c := &rawConn{conn: conn, writer: bufio.NewWriterSize(conn, 64<<10), calls: map[uint32]*rawCall{}, nextID: 1, window: 65535, block: headers.Bytes(), done: done, maxStreams: 1 << 30}
 	c.cond = sync.NewCond(&c.mu)
 	c.framer = http2.NewFramer(c.writer, bufio.NewReaderSize(conn, 64<<10))
 	c.framer.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
@@ -93,9 +97,10 @@ func dialRaw(target, path string, done func(c *rawCall, finished time.Time, err 
 func (c *rawConn) send(call *rawCall, frame []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for c.window < int64(len(frame)) && c.dead == nil {
+	for (c.window < int64(len(frame)) || c.open >= c.maxStreams) && c.dead == nil {
 		c.cond.Wait()
 	}
+	c.open++
 	if c.dead != nil {
 		return c.dead
 	}
@@ -117,6 +122,7 @@ func (c *rawConn) send(call *rawCall, frame []byte) error {
 		c.callsMu.Lock()
 		delete(c.calls, id)
 		c.callsMu.Unlock()
+		c.open--
 	}
 	return err
 }
@@ -135,6 +141,10 @@ func (c *rawConn) finish(id uint32, err error) {
 	delete(c.calls, id)
 	c.callsMu.Unlock()
 	if call != nil {
+		c.mu.Lock()
+		c.open--
+		c.cond.Broadcast()
+		c.mu.Unlock()
 		c.done(call, time.Now(), err)
 	}
 }
@@ -163,6 +173,12 @@ func (c *rawConn) readFrames() error {
 		switch f := f.(type) {
 		case *http2.SettingsFrame:
 			if !f.IsAck() {
+				if v, ok := f.Value(http2.SettingMaxConcurrentStreams); ok {
+					c.mu.Lock()
+					c.maxStreams = int(v)
+					c.cond.Broadcast()
+					c.mu.Unlock()
+				}
 				c.control(c.framer.WriteSettingsAck)
 			}
 		case *http2.PingFrame:
