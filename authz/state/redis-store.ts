@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { ADMIT_SCRIPT, OBSERVE_SCRIPT } from './redis-script.js';
 import { BURST_ALPHA } from './memory-store.js';
+import type { RespScriptClient } from './resp-script-client.js';
 import {
   DEFAULT_NEW_SESSIONS_PER_SOURCE,
   StoreUnavailableError,
@@ -212,22 +213,34 @@ export function createRedisClient(options: RedisStoreOptions): RedisClient {
 export interface RedisStateOptions {
   /** New session records one source address (IPv6: /64) may create per window. */
   readonly newSessionsPerSource?: NewSessionLimit;
+  /**
+   * A lean client for the scripts (the check's hot path) on a single-node Redis; the store
+   * owns and closes it. Without it, scripts run through `client` (ioredis), as in a Cluster.
+   */
+  readonly scripts?: RespScriptClient;
 }
 
 export class RedisStateStore implements StateStore {
   readonly kind = 'redis' as const;
   private readonly churn: NewSessionLimit;
+  private readonly scripts: RespScriptClient | undefined;
   constructor(
     readonly client: RedisClient,
     options: RedisStateOptions = {},
   ) {
     this.churn = options.newSessionsPerSource ?? DEFAULT_NEW_SESSIONS_PER_SOURCE;
+    this.scripts = options.scripts;
     // ioredis reports connection errors as events; the check path sees them as failed commands.
     client.on('error', () => undefined);
   }
 
   /** Resolves once connected, or after `timeoutMs` (the store then fails checks until Redis is up). */
   async ready(timeoutMs = 2_000): Promise<boolean> {
+    const [admin, scripts] = await Promise.all([this.adminReady(timeoutMs), this.scripts?.ready(timeoutMs) ?? true]);
+    return admin && scripts;
+  }
+
+  private async adminReady(timeoutMs: number): Promise<boolean> {
     if (this.client.status === 'ready') return true;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -285,6 +298,15 @@ export class RedisStateStore implements StateStore {
   }
 
   private async evalOne(sha: string, script: string, keys: string[], ...args: string[]): Promise<unknown> {
+    const scripts = this.scripts;
+    if (scripts !== undefined) {
+      try {
+        return await scripts.evalsha(sha, keys, args);
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+        return scripts.eval(script, keys, args);
+      }
+    }
     try {
       return await this.client.evalsha(sha, keys.length, ...keys, ...args);
     } catch (err) {
@@ -375,6 +397,7 @@ export class RedisStateStore implements StateStore {
   }
 
   async close(): Promise<void> {
+    await this.scripts?.close();
     try {
       await this.client.quit();
     } catch {

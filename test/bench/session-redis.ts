@@ -3,18 +3,22 @@
  * a real redis-server on loopback, at a fixed offered rate (open loop: requests are sent on
  * schedule whether or not earlier ones have answered). Default policy plus enumeration and
  * burst, 1,000 sessions, tool calls with varied arguments.
- * Run: node --import tsx test/bench/session-redis.ts [rate=2000] [seconds=10]
+ * The store is built as the product builds it (createStoreFromOptions: scripts on the lean
+ * RespScriptClient); `ioredis` as third argument runs the scripts through ioredis instead.
+ * Run: node --import tsx test/bench/session-redis.ts [rate=2000] [seconds=10] [fast|ioredis]
  */
 import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import type { BehaviorRule } from '../../authz/api/types.js';
 import { createStatefulChecks } from '../../authz/stages/stateful.js';
+import { createStoreFromOptions } from '../../authz/state/create-store.js';
 import { createRedisClient, RedisStateStore } from '../../authz/state/redis-store.js';
 import { startRedis } from '../support/redis.js';
 import { call, policy } from '../session/fixtures.js';
 
 const rate = Number(process.argv[2] ?? 2_000);
 const seconds = Number(process.argv[3] ?? 10);
+const scriptClient = process.argv[4] === 'ioredis' ? 'ioredis' : 'fast';
 const behavior: BehaviorRule[] = [
   { detector: 'loop', threshold: 100, window: '60s', action: 'Throttle' },
   { detector: 'enumeration', threshold: 50, window: '60s', action: 'Suspend' },
@@ -25,8 +29,8 @@ const behavior: BehaviorRule[] = [
 const p = policy({ behavior });
 
 const redis = await startRedis();
-const store = new RedisStateStore(createRedisClient({ url: redis.url }));
-await store.ready();
+const store = scriptClient === 'ioredis' ? new RedisStateStore(createRedisClient({ url: redis.url })) : await createStoreFromOptions({ redisUrl: redis.url });
+await (store as RedisStateStore).ready();
 const checks = createStatefulChecks({ store, clock: Date.now });
 const SESSIONS = 1_000;
 const nextId = new Array<number>(SESSIONS).fill(1);
@@ -53,6 +57,7 @@ const latencies: number[] = [];
 const total = rate * seconds;
 const intervalMs = 1_000 / rate;
 const start = performance.now();
+const cpuBefore = process.cpuUsage();
 let sent = 0;
 const pending: Promise<void>[] = [];
 await new Promise<void>((resolve) => {
@@ -65,6 +70,7 @@ await new Promise<void>((resolve) => {
   tick();
 });
 await Promise.all(pending);
+const cpu = process.cpuUsage(cpuBefore);
 const elapsed = (performance.now() - start) / 1_000;
 latencies.sort((a, b) => a - b);
 const q = (f: number): number => Number((latencies[Math.min(latencies.length - 1, Math.floor(f * latencies.length))] ?? 0).toFixed(3));
@@ -72,6 +78,7 @@ const scriptUs = Number(/cmdstat_evalsha:.*usec_per_call=([\d.]+)/.exec(await ad
 admin.disconnect();
 console.log(
   JSON.stringify({
+    scriptClient,
     offeredPerSecond: rate,
     achievedPerSecond: Math.round(latencies.length / elapsed),
     checks: latencies.length,
@@ -82,6 +89,8 @@ console.log(
     p999ms: q(0.999),
     maxMs: q(1),
     scriptMicrosecondsInRedis: scriptUs,
+    // This process's CPU (user + system) per check: the stateful stages plus the Redis client.
+    nodeCpuMicrosecondsPerCheck: Math.round((cpu.user + cpu.system) / latencies.length),
     loadAverage: loadavg()[0],
   }),
 );

@@ -14,6 +14,7 @@ import { createCertificateAuthority, issueCertificate } from '../../operator/web
 import { createStatefulChecks } from '../../authz/stages/stateful.js';
 import { createStoreFromOptions } from '../../authz/state/create-store.js';
 import { createRedisClient, RedisStateStore } from '../../authz/state/redis-store.js';
+import { RespScriptClient } from '../../authz/state/resp-script-client.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { call, policy, request, T0 } from './fixtures.js';
 import { defaultPolicySpec } from '../../authz/api/defaults.js';
@@ -41,7 +42,7 @@ describe('Redis store', () => {
   });
 
   it('costs one EVALSHA per check and nothing else (two on a session\'s first request), and reloads the script after SCRIPT FLUSH', async () => {
-    const store = new RedisStateStore(createRedisClient({ url: redis.url }));
+    const store = new RedisStateStore(createRedisClient({ url: redis.url }), { scripts: new RespScriptClient({ url: redis.url }) });
     await store.ready();
     const checks = createStatefulChecks({ store });
     await checks.check(call({ session: 'warm', now: T0 }, 'read_file', { path: '/a' }, 1, everyDetector));
@@ -68,7 +69,7 @@ describe('Redis store', () => {
 
   it('keeps every key of a session under one hash tag (one Redis Cluster slot)', async () => {
     await admin.flushall();
-    const store = new RedisStateStore(createRedisClient({ url: redis.url }));
+    const store = new RedisStateStore(createRedisClient({ url: redis.url }), { scripts: new RespScriptClient({ url: redis.url }) });
     await store.ready();
     const checks = createStatefulChecks({ store });
     const ctx = request({ session: 'tagged', now: T0 }, [['get_user', { id: 1, path: '/a' }, 1], ['get_user', { id: 2, path: '/b' }, 'two']], everyDetector);
@@ -84,7 +85,7 @@ describe('Redis store', () => {
 
   it('keeps a long session\'s keys bounded: the id set near 2 x reorderWindow, every key with a TTL, the request count exact', async () => {
     await admin.flushall();
-    const store = new RedisStateStore(createRedisClient({ url: redis.url }));
+    const store = new RedisStateStore(createRedisClient({ url: redis.url }), { scripts: new RespScriptClient({ url: redis.url }) });
     await store.ready();
     const checks = createStatefulChecks({ store });
     const defaults = defaultPolicySpec([{ name: 'files' }]).session;
