@@ -6,15 +6,12 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCertificateAuthority, issueCertificate } from '../../operator/webhook/certificates.js';
+import { createCertificateAuthority } from '../../operator/webhook/certificates.js';
 import { freePort } from '../runtime/processes.js';
 import { createStatefulChecks } from '../stages/stateful.js';
-import { startRedis, type RedisServer } from '../../test/support/redis.js';
+import { startRedis, startTlsRedis, type RedisServer } from '../../test/support/redis.js';
 import { call, policy, T0 } from '../../test/session/fixtures.js';
 import { createStoreFromOptions } from './create-store.js';
 import { RespError, RespScriptClient } from './resp-script-client.js';
@@ -184,17 +181,10 @@ describe('RespScriptClient', () => {
   });
 
   it('speaks TLS with a private CA, and refuses a server its CA did not sign', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'mcpw-resp-tls-'));
-    const notBefore = new Date(Date.now() - 60_000);
-    const notAfter = new Date(Date.now() + 3_600_000);
-    const ca = createCertificateAuthority('mcpw resp test CA', notBefore, notAfter);
-    const other = createCertificateAuthority('someone else', notBefore, notAfter);
-    const cert = issueCertificate(ca, { commonName: '127.0.0.1', hosts: ['127.0.0.1', 'localhost'], usage: 'server', notBefore, notAfter });
-    const files = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), caFile: join(dir, 'ca.crt') };
-    await writeFile(files.certFile, cert.certPem);
-    await writeFile(files.keyFile, cert.keyPem);
-    await writeFile(files.caFile, ca.certPem);
-    const server = await startRedis({ tls: files, password: 'tls-pw' });
+    const tls = await startTlsRedis({ password: 'tls-pw' });
+    const { server } = tls;
+    const ca = { certPem: tls.caPem };
+    const other = createCertificateAuthority('someone else', new Date(Date.now() - 60_000), new Date(Date.now() + 3_600_000));
     const good = new RespScriptClient({ url: server.url, tlsCa: ca.certPem });
     expect(await good.ready(5_000)).toBe(true);
     expect(await good.eval(ECHO, ['tls'], ['ü', 'ok'])).toBe('tls|ü|ok');
@@ -204,8 +194,7 @@ describe('RespScriptClient', () => {
     expect(await untrusted.ready(1_000)).toBe(false);
     expect(untrusted.lastError?.message).toMatch(/certificate|self.signed|verify/i);
     for (const c of [good, byName, untrusted]) await c.close();
-    await server.close();
-    await rm(dir, { recursive: true, force: true });
+    await tls.close();
   }, 60_000);
 
   it('leaves nothing behind after close(): the process exits, connected or not', async () => {

@@ -4,18 +4,15 @@
  * share one Redis and so see the same sessions.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCertificateAuthority, issueCertificate } from '../../operator/webhook/certificates.js';
 import { createStatefulChecks } from '../../authz/stages/stateful.js';
 import { createStoreFromOptions } from '../../authz/state/create-store.js';
 import { createRedisClient, RedisStateStore } from '../../authz/state/redis-store.js';
 import { RespScriptClient } from '../../authz/state/resp-script-client.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
+import { startRedis, startTlsRedis, type RedisServer } from '../support/redis.js';
 import { call, policy, request, T0 } from './fixtures.js';
 import { defaultPolicySpec } from '../../authz/api/defaults.js';
 
@@ -157,24 +154,15 @@ describe('Redis store', () => {
   });
 
   it('speaks TLS (rediss://) with a private CA', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'mcpw-tls-'));
-    const notBefore = new Date(Date.now() - 60_000);
-    const notAfter = new Date(Date.now() + 3_600_000);
-    const ca = createCertificateAuthority('mcpw test CA', notBefore, notAfter);
-    const cert = issueCertificate(ca, { commonName: '127.0.0.1', hosts: ['127.0.0.1', 'localhost'], usage: 'server', notBefore, notAfter });
-    const files = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), caFile: join(dir, 'ca.crt') };
-    await writeFile(files.certFile, cert.certPem);
-    await writeFile(files.keyFile, cert.keyPem);
-    await writeFile(files.caFile, ca.certPem);
-    const server = await startRedis({ tls: files });
+    const tls = await startTlsRedis();
+    const { server } = tls;
     expect(server.url.startsWith('rediss://')).toBe(true);
-    const store = await createStoreFromOptions({ redisUrl: server.url, redisTlsCaFile: files.caFile });
+    const store = await createStoreFromOptions({ redisUrl: server.url, redisTlsCaFile: tls.caFile });
     const checks = createStatefulChecks({ store });
     expect(await checks.check(call({ session: 't', now: T0 }, 'x', {}, 1, policy()))).toBeUndefined();
     expect(await checks.check(call({ session: 't', now: T0 + 1 }, 'x', {}, 1, policy()))).toMatchObject({ rule: 'id-replay' });
     await checks.close();
-    await server.close();
-    await rm(dir, { recursive: true, force: true });
+    await tls.close();
   }, 60_000);
 
   describe('two authz processes sharing one Redis', () => {

@@ -5,7 +5,8 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createCertificateAuthority, issueCertificate } from '../../operator/webhook/certificates.js';
 import { freePort } from '../../authz/runtime/processes.js';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -109,6 +110,38 @@ export async function startRedis(options: { password?: string; tls?: RedisTlsFil
     start: launch,
     close: async () => {
       await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TlsRedis {
+  readonly server: RedisServer;
+  /** PEM of the private CA that signed the server's certificate, and a file holding it. */
+  readonly caPem: string;
+  readonly caFile: string;
+  /** Stops the server and removes the certificate files. */
+  close(): Promise<void>;
+}
+
+/** A TLS-only redis-server whose certificate (for 127.0.0.1 and localhost) a fresh private CA signed. */
+export async function startTlsRedis(options: { password?: string } = {}): Promise<TlsRedis> {
+  const dir = await mkdtemp(join(tmpdir(), 'mcpw-redis-tls-'));
+  const notBefore = new Date(Date.now() - 60_000);
+  const notAfter = new Date(Date.now() + 3_600_000);
+  const ca = createCertificateAuthority('mcpw test CA', notBefore, notAfter);
+  const cert = issueCertificate(ca, { commonName: '127.0.0.1', hosts: ['127.0.0.1', 'localhost'], usage: 'server', notBefore, notAfter });
+  const files = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), caFile: join(dir, 'ca.crt') };
+  await writeFile(files.certFile, cert.certPem);
+  await writeFile(files.keyFile, cert.keyPem);
+  await writeFile(files.caFile, ca.certPem);
+  const server = await startRedis({ tls: files, ...(options.password !== undefined ? { password: options.password } : {}) });
+  return {
+    server,
+    caPem: ca.certPem,
+    caFile: files.caFile,
+    close: async () => {
+      await server.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
