@@ -9,6 +9,7 @@ import { startOperator, type WebhookOptions } from './operator.js';
 import type { WebhookEndpoint } from './webhook/configuration.js';
 import { loadToolScanner } from './discovery/scanner.js';
 import { uninstallOperator, WEBHOOK_CONFIGURATION_NAME, WEBHOOK_SECRET_NAME } from './uninstall.js';
+import { parseListenAddress, type ListenAddress } from '../authz/telemetry/listen-address.js';
 
 const USAGE = `usage: mcp-warden operator [--kubeconfig PATH] [--namespace NS] [--leader-elect]
   [--operator-namespace NS] [--authz-address HOST:PORT] [--envoy-image IMAGE]
@@ -17,11 +18,10 @@ const USAGE = `usage: mcp-warden operator [--kubeconfig PATH] [--namespace NS] [
        mcp-warden operator uninstall [--kubeconfig PATH] [--operator-namespace NS]
 `;
 
-function hostPort(value: string, flag: string): { host: string; port: number } {
-  const i = value.lastIndexOf(':');
-  const port = Number(value.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag}: expected HOST:PORT, got '${value}'`);
-  return { host: value.slice(0, i).replace(/^\[|\]$/g, ''), port };
+/** HOST:PORT of something to reach or bind: the host may not be left out. */
+function hostPort(value: string, flag: string): ListenAddress {
+  if (value.trim().startsWith(':')) throw new Error(`${flag} '${value}' is not HOST:PORT: the host is missing`);
+  return parseListenAddress(value, flag);
 }
 
 async function runUninstall(argv: string[]): Promise<number> {

@@ -31,6 +31,7 @@ import { startEnvoy, type RunningEnvoy } from '../runtime/envoy-sidecar.js';
 import { listLiveTools, writeManifests } from '../runtime/manifests.js';
 import type { RunningMcpServer } from '../runtime/mcp-server-process.js';
 import { packageRoot } from '../runtime/package-root.js';
+import { formatListenAddress, parseListenAddress, type ListenAddress } from '../telemetry/listen-address.js';
 import { startSampleServerProcess } from './sample-server-process.js';
 
 const USAGE =
@@ -41,22 +42,6 @@ const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 /** The example policy `demo` runs without --config: the file the README shows, not a copy. */
 export function defaultDemoConfig(): string {
   return join(packageRoot(), 'examples', 'demo.yaml');
-}
-
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
-
-export function parseHostPort(value: string, flag: string): HostPort {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
-  const port = match !== null ? Number(match[3]) : NaN;
-  if (match === null || port > 65535) throw new Error(`${flag}: expected HOST:PORT (e.g. 127.0.0.1:10000), got '${value}'`);
-  return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
-}
-
-function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }
 
 type WardenDoc = MCPServer | MCPPolicy;
@@ -134,7 +119,7 @@ export function blockedAttackCommand(url: string): string {
 }
 
 interface DemoOptions {
-  readonly listen: HostPort;
+  readonly listen: ListenAddress;
   readonly configPath: string | undefined;
   readonly metricsListen: string | undefined;
   readonly authzListen: string;
@@ -190,8 +175,8 @@ async function runDemo(o: DemoOptions, stopSignal: Promise<string>): Promise<num
     const logger = pino({ name: 'mcp-warden-authz' }, pino.destination({ fd: 2, sync: true }));
     const authz = await startAuthz({ configPath: manifestDir, listen: o.authzListen, metricsListen: o.metricsListen, logger });
     cleanups.push(() => authz.close());
-    const authzHost = parseHostPort(o.authzListen, '--authz-listen').host;
-    say(`demo: authz service on ${urlHost(authzHost)}:${authz.port}${o.metricsListen !== undefined ? `, metrics on ${o.metricsListen}` : ''}, manifests from ${configPath}`);
+    const authzHost = parseListenAddress(o.authzListen, '--authz-listen').host;
+    say(`demo: authz service on ${formatListenAddress({ host: authzHost, port: authz.port })}${o.metricsListen !== undefined ? `, metrics on ${o.metricsListen}` : ''}, manifests from ${configPath}`);
 
     const maxBodyBytes = Math.min(...policies.map((p) => p.spec?.protocol?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES), DEFAULT_MAX_BODY_BYTES);
     const envoy: RunningEnvoy = await startEnvoy({
@@ -207,7 +192,7 @@ async function runDemo(o: DemoOptions, stopSignal: Promise<string>): Promise<num
     cleanups.push(() => envoy.stop());
     say(`demo: envoy pid ${envoy.process.pid}, admin http://127.0.0.1:${envoy.adminPort}`);
 
-    const url = `http://${urlHost(o.listen.host)}:${o.listen.port}${demoServer.spec.upstream.path}`;
+    const url = `http://${formatListenAddress(o.listen)}${demoServer.spec.upstream.path}`;
     say('');
     say(`protected endpoint: ${url}`);
     say('');
@@ -247,14 +232,14 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
       strict: true,
     });
     options = {
-      listen: parseHostPort(values.listen, '--listen'),
+      listen: parseListenAddress(values.listen, '--listen'),
       configPath: values.config,
       metricsListen: values['metrics-listen'],
       authzListen: values['authz-listen'],
       sandboxDir: values.sandbox,
     };
-    parseHostPort(options.authzListen, '--authz-listen');
-    if (options.metricsListen !== undefined) parseHostPort(options.metricsListen, '--metrics-listen');
+    parseListenAddress(options.authzListen, '--authz-listen');
+    if (options.metricsListen !== undefined) parseListenAddress(options.metricsListen, '--metrics-listen');
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
     return 2;
