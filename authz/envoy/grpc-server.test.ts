@@ -65,6 +65,7 @@ interface StartOptions {
   keepaliveTimeoutMs?: number;
   maxReceiveMessageBytes?: number;
   receiveTimeoutMs?: number;
+  maxConnections?: number;
   onError?: (err: Error, context: string) => void;
 }
 
@@ -76,6 +77,7 @@ async function start(overrides: StartOptions = {}): Promise<number> {
     keepaliveTimeMs: overrides.keepaliveTimeMs ?? 0,
     keepaliveTimeoutMs: overrides.keepaliveTimeoutMs ?? 1_000,
     ...(overrides.receiveTimeoutMs === undefined ? {} : { receiveTimeoutMs: overrides.receiveTimeoutMs }),
+    ...(overrides.maxConnections === undefined ? {} : { maxConnections: overrides.maxConnections }),
     onError: overrides.onError ?? ((err, context) => errors.push(`${context}: ${err.message}`)),
   });
   return server.listen('127.0.0.1', 0);
@@ -101,11 +103,20 @@ interface RawAnswer {
   readonly body: Buffer;
 }
 
-/** One request over node:http2 with any method, headers and body bytes. */
-function raw(port: number, body: Buffer, headers: http2.OutgoingHttpHeaders = {}): Promise<RawAnswer> {
+/** One request over node:http2 with any method, headers and body bytes, on its own connection. */
+async function raw(port: number, body: Buffer, headers: http2.OutgoingHttpHeaders = {}): Promise<RawAnswer> {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  try {
+    return await rawOn(session, body, headers);
+  } finally {
+    session.close();
+  }
+}
+
+/** One request on an open node:http2 connection. */
+function rawOn(session: http2.ClientHttp2Session, body: Buffer, headers: http2.OutgoingHttpHeaders = {}): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    session.on('error', reject);
+    session.once('error', reject);
     const stream = session.request({ ':method': 'POST', ':path': '/t.T/Echo', 'content-type': 'application/grpc', te: 'trailers', ...headers });
     let status: number | undefined;
     let grpcStatus: string | undefined;
@@ -123,7 +134,7 @@ function raw(port: number, body: Buffer, headers: http2.OutgoingHttpHeaders = {}
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('error', reject);
     stream.on('close', () => {
-      session.close();
+      session.off('error', reject);
       resolve({ status, grpcStatus, grpcMessage, body: Buffer.concat(chunks) });
     });
     // GET requests are sent with END_STREAM already (node:http2 ends them itself).
@@ -411,6 +422,24 @@ describe('gRPC server', () => {
       expect(settings.maxConcurrentStreams).toBeLessThanOrEqual(1000);
     } finally {
       session.close();
+    }
+  });
+
+  it('accepts connections up to maxConnections and closes the ones past it, serving again once one goes', async () => {
+    const port = await start({ maxConnections: 2 });
+    const sessions = [0, 1].map(() => http2.connect(`http://127.0.0.1:${port}`));
+    try {
+      for (const s of sessions) expect((await rawOn(s, frame(Buffer.from('hi')))).grpcStatus).toBe('0');
+      const third = http2.connect(`http://127.0.0.1:${port}`);
+      third.on('error', () => undefined);
+      await new Promise<void>((resolve) => third.once('close', () => resolve()));
+      sessions[0]?.close();
+      await new Promise((r) => setTimeout(r, 100));
+      const fourth = http2.connect(`http://127.0.0.1:${port}`);
+      sessions.push(fourth);
+      expect((await rawOn(fourth, frame(Buffer.from('hi')))).grpcStatus).toBe('0');
+    } finally {
+      for (const s of sessions) s.close();
     }
   });
 

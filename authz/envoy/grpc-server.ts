@@ -12,7 +12,7 @@
  * a trailers-only response.
  */
 import net from 'node:net';
-import { H2Connection, type H2Stream } from './h2/connection.js';
+import { H2Connection, type BufferBudget, type H2Stream } from './h2/connection.js';
 import { ErrorCode as H2ErrorCode } from './h2/frames.js';
 import { encodeHeaders, type HeaderField } from './h2/hpack.js';
 
@@ -80,6 +80,10 @@ export interface GrpcServerOptions {
    * Envoy sends the body it buffered at once and gives up far sooner (ext_authz `timeout`).
    */
   readonly receiveTimeoutMs?: number;
+  /** Request bytes all connections' open calls may hold together (default 128 MiB, at least 4 messages). */
+  readonly maxBufferedBytesTotal?: number;
+  /** Connections accepted at once (default 4,096; Envoy opens about one per worker thread per sidecar). */
+  readonly maxConnections?: number;
   /** Called for faults that end a call or connection (never for a handler's GrpcError). */
   readonly onError?: (err: Error, context: string) => void;
 }
@@ -92,6 +96,8 @@ export interface GrpcServer {
 }
 
 const PREFIX_BYTES = 5;
+const DEFAULT_MAX_BUFFERED_TOTAL = 128 * 1024 * 1024;
+const DEFAULT_MAX_CONNECTIONS = 4_096;
 const STATUS_405 = encodeHeaders([[':status', '405']]);
 const STATUS_415 = encodeHeaders([[':status', '415']]);
 const MAX_CONCURRENT_STREAMS = 256;
@@ -274,6 +280,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const maxBodyBytes = maxReceiveMessageBytes + PREFIX_BYTES;
   const receiveDeadlines = new ReceiveDeadlines(receiveTimeoutMs);
   const connections = new Set<H2Connection>();
+  // Request bodies held by all connections together: many connections must not add up past it.
+  const sharedBuffer: BufferBudget = { used: 0, max: options.maxBufferedBytesTotal ?? Math.max(DEFAULT_MAX_BUFFERED_TOTAL, 4 * maxBodyBytes) };
   const streamingCalls = new Set<() => void>();
   const server = net.createServer((socket) => {
     // An answer is one small write: send it now rather than wait for Nagle's algorithm.
@@ -284,6 +292,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       maxHeaderListBytes: MAX_HEADER_LIST_BYTES,
       // Every open stream may hold a body of up to maxBodyBytes; together no more than this.
       maxBufferedBytes: Math.max(10 * 1024 * 1024, 4 * maxBodyBytes),
+      sharedBuffer,
       maxQueuedWriteBytes: MAX_QUEUED_WRITE_BYTES,
       onStream,
       onError: (err) => onError(err, 'connection'),
@@ -308,6 +317,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       if (keepalive !== undefined) clearInterval(keepalive);
     };
   });
+  // Past this many connections, net.Server closes new ones as they arrive.
+  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
 
   function onStream(stream: H2Stream): void {
     // Whatever becomes of the request (answered, refused, running), its body must end in time.

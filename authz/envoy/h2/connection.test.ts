@@ -476,4 +476,23 @@ describe('HTTP/2 server connection', () => {
     expect(errors.join()).toContain('cancelled by the peer');
     calm.socket.destroy();
   });
+
+  it('holds request bytes of all connections sharing a budget within it: the stream that would pass it is reset, on whichever connection', async () => {
+    const shared = { used: 0, max: 12_000 };
+    const port = await start(() => undefined, { sharedBuffer: shared });
+    const first = await rawPeer(port);
+    const second = await rawPeer(port);
+    first.socket.write(Buffer.concat([frame(FrameType.HEADERS, Flag.END_HEADERS, 1, REQUEST), frame(FrameType.DATA, 0, 1, Buffer.alloc(8_000))]));
+    await expect.poll(() => shared.used).toBe(8_000);
+    second.socket.write(Buffer.concat([frame(FrameType.HEADERS, Flag.END_HEADERS, 1, REQUEST), frame(FrameType.DATA, 0, 1, Buffer.alloc(8_000))]));
+    const reset = await second.waitFor((f) => f.type === FrameType.RST_STREAM);
+    expect(rstCode(reset)).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+    expect(errors.join()).toContain("all connections' streams would hold more than 12000");
+    // Closing the first connection returns its bytes to the budget.
+    first.socket.destroy();
+    await expect.poll(() => shared.used).toBe(0);
+    second.socket.write(Buffer.concat([frame(FrameType.HEADERS, Flag.END_HEADERS, 3, REQUEST), frame(FrameType.DATA, 0, 3, Buffer.alloc(8_000))]));
+    await expect.poll(() => shared.used).toBe(8_000);
+    second.socket.destroy();
+  });
 });

@@ -43,11 +43,19 @@ export interface H2ConnectionOptions {
   readonly maxHeaderListBytes: number;
   /** Request bytes the connection's open streams may hold together; the DATA frame that would pass it resets its stream. */
   readonly maxBufferedBytes: number;
+  /** The same bound across all of a server's connections (one object shared by them), so many connections cannot add up. */
+  readonly sharedBuffer?: BufferBudget;
   /** Output a peer may leave unread, or keep waiting for its flow-control window, before the connection is dropped. */
   readonly maxQueuedWriteBytes: number;
   readonly onStream: (stream: H2Stream) => void;
   /** A fault that ended the connection (protocol error from the peer, socket error). */
   readonly onError: (err: Error) => void;
+}
+
+/** Request bytes held by the streams of every connection that shares this object. */
+export interface BufferBudget {
+  used: number;
+  readonly max: number;
 }
 
 /** A connection error: the connection ends with GOAWAY carrying `code`. */
@@ -394,13 +402,21 @@ export class H2Connection {
       return;
     }
     if (data.length > 0) {
-      if (this.buffered + data.length > this.options.maxBufferedBytes) {
-        this.options.onError(new Error(`stream ${streamId} refused: the connection's streams would hold more than ${this.options.maxBufferedBytes} request bytes`));
+      const shared = this.options.sharedBuffer;
+      const over =
+        this.buffered + data.length > this.options.maxBufferedBytes
+          ? `the connection's streams would hold more than ${this.options.maxBufferedBytes} request bytes`
+          : shared !== undefined && shared.used + data.length > shared.max
+            ? `all connections' streams would hold more than ${shared.max} request bytes`
+            : undefined;
+      if (over !== undefined) {
+        this.options.onError(new Error(`stream ${streamId} refused: ${over}`));
         this.resetStream(stream, ErrorCode.ENHANCE_YOUR_CALM);
         return;
       }
       stream.held += data.length;
       this.buffered += data.length;
+      if (shared !== undefined) shared.used += data.length;
       stream.onData?.(data);
     }
     if ((flags & Flag.END_STREAM) !== 0) {
@@ -694,6 +710,7 @@ export class H2Connection {
     stream.closed = true;
     this.streams.delete(stream.id);
     this.buffered -= stream.held;
+    if (this.options.sharedBuffer !== undefined) this.options.sharedBuffer.used -= stream.held;
     stream.held = 0;
     if (stream.queue !== undefined) {
       for (const data of stream.queue) this.queuedBytes -= data.length;
