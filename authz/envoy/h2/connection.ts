@@ -23,6 +23,7 @@ import {
   Flag,
   frame,
   FRAME_HEADER_BYTES,
+  frameLength,
   FrameType,
   goawayFrame,
   MAX_FRAME_SIZE_LIMIT,
@@ -302,8 +303,7 @@ export class H2Connection {
       const rest = buf.length - offset;
       if (rest >= FRAME_HEADER_BYTES) {
         // readFrames has checked this length against SETTINGS_MAX_FRAME_SIZE.
-        const length = (buf[offset]! << 16) | (buf[offset + 1]! << 8) | buf[offset + 2]!;
-        this.partial = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
+        this.partial = Buffer.allocUnsafe(FRAME_HEADER_BYTES + frameLength(buf, offset));
         this.partialFill = buf.copy(this.partial, 0, offset);
       } else if (rest > 0) {
         this.input = Buffer.from(buf.subarray(offset));
@@ -326,7 +326,7 @@ export class H2Connection {
   /** Handles every whole frame in `buf` from `offset`; returns where the first incomplete one starts. */
   private readFrames(buf: Buffer, offset: number): number {
     while (buf.length - offset >= FRAME_HEADER_BYTES) {
-      const length = (buf[offset]! << 16) | (buf[offset + 1]! << 8) | buf[offset + 2]!;
+      const length = frameLength(buf, offset);
       if (length > DEFAULT_MAX_FRAME_SIZE) throw new H2ProtocolError(ErrorCode.FRAME_SIZE_ERROR, `frame of ${length} bytes is larger than SETTINGS_MAX_FRAME_SIZE`);
       if (buf.length - offset < FRAME_HEADER_BYTES + length) break;
       const type = buf[offset + 3]!;
@@ -523,10 +523,10 @@ export class H2Connection {
     if (streamId === 0) throw new H2ProtocolError(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
     if (payload.length !== 4) throw new H2ProtocolError(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM payload is not 4 bytes');
     if (streamId > this.lastPeerStreamId) throw new H2ProtocolError(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${streamId}`);
-    const cancelled = this.streams.get(streamId);
-    if (cancelled !== undefined && !cancelled.localEnded) this.countCancel();
     const stream = this.streams.get(streamId);
-    if (stream !== undefined) this.closeStream(stream);
+    if (stream === undefined) return;
+    if (!stream.localEnded) this.countCancel();
+    this.closeStream(stream);
   }
 
   /**
@@ -628,7 +628,7 @@ export class H2Connection {
     if (stream.queue === undefined && data.length <= this.peerMaxFrameSize && data.length <= stream.sendWindow && data.length <= this.sendWindow) {
       stream.sendWindow -= data.length;
       this.sendWindow -= data.length;
-      this.send(dataFrame(stream.id, data, false));
+      this.send(frame(FrameType.DATA, 0, stream.id, data));
       return;
     }
     if (this.destroyed) return; // nothing more will be sent: keep nothing
@@ -659,14 +659,10 @@ export class H2Connection {
   /** @internal The response has ended (END_STREAM sent). */
   localEnd(stream: H2Stream): void {
     stream.localEnded = true;
-    if (stream.remoteEnded) {
-      this.closeStream(stream);
-      return;
-    }
     // Answered before the request ended (an early refusal): ask the peer to stop sending
     // (RFC 9113 §8.1) and drop what still arrives.
-    this.send(rstStreamFrame(stream.id, ErrorCode.NO_ERROR));
-    this.closeStream(stream);
+    if (stream.remoteEnded) this.closeStream(stream);
+    else this.resetStream(stream, ErrorCode.NO_ERROR);
   }
 
   /** @internal */
@@ -676,7 +672,6 @@ export class H2Connection {
   }
 
   private flushAll(): void {
-    if (this.queuedBytes === 0 && this.streams.size === 0) return;
     for (const stream of this.streams.list()) if (stream.queue !== undefined) this.flush(stream);
   }
 
@@ -694,7 +689,7 @@ export class H2Connection {
       stream.sendWindow -= chunk.length;
       this.sendWindow -= chunk.length;
       this.queuedBytes -= chunk.length;
-      this.send(dataFrame(stream.id, chunk, false));
+      this.send(frame(FrameType.DATA, 0, stream.id, chunk));
     }
     stream.queue = undefined;
     const trailers = stream.queuedTrailers;
@@ -794,10 +789,6 @@ function headersFrames(streamId: number, block: Buffer, endStream: boolean, maxF
     frames.push(frame(type, flags, streamId, block.subarray(at, at + maxFrame)));
   }
   return Buffer.concat(frames);
-}
-
-function dataFrame(streamId: number, data: Buffer, endStream: boolean): Buffer {
-  return frame(FrameType.DATA, endStream ? Flag.END_STREAM : 0, streamId, data);
 }
 
 /**

@@ -56,6 +56,11 @@ export const Setting = {
   MAX_HEADER_LIST_SIZE: 0x6,
 } as const;
 
+/** The 24-bit payload length in the frame header at `offset`. */
+export function frameLength(buf: Buffer, offset: number): number {
+  return (buf[offset]! << 16) | (buf[offset + 1]! << 8) | buf[offset + 2]!;
+}
+
 /** Writes a frame header at `offset` of `out`. */
 export function writeFrameHeader(out: Buffer, offset: number, length: number, type: number, flags: number, streamId: number): void {
   out[offset] = (length >>> 16) & 0xff;
@@ -84,18 +89,20 @@ export function settingsFrame(settings: ReadonlyArray<readonly [id: number, valu
   return frame(FrameType.SETTINGS, 0, 0, payload);
 }
 
-export function windowUpdateFrame(streamId: number, increment: number): Buffer {
+/** A frame whose payload is one 32-bit number (WINDOW_UPDATE, RST_STREAM). */
+function uint32Frame(type: number, streamId: number, value: number): Buffer {
   const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 4);
-  writeFrameHeader(out, 0, 4, FrameType.WINDOW_UPDATE, 0, streamId);
-  out.writeUInt32BE(increment & 0x7fffffff, FRAME_HEADER_BYTES);
+  writeFrameHeader(out, 0, 4, type, 0, streamId);
+  out.writeUInt32BE(value, FRAME_HEADER_BYTES);
   return out;
 }
 
+export function windowUpdateFrame(streamId: number, increment: number): Buffer {
+  return uint32Frame(FrameType.WINDOW_UPDATE, streamId, increment & 0x7fffffff);
+}
+
 export function rstStreamFrame(streamId: number, code: number): Buffer {
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 4);
-  writeFrameHeader(out, 0, 4, FrameType.RST_STREAM, 0, streamId);
-  out.writeUInt32BE(code, FRAME_HEADER_BYTES);
-  return out;
+  return uint32Frame(FrameType.RST_STREAM, streamId, code);
 }
 
 export function goawayFrame(lastStreamId: number, code: number, debug = ''): Buffer {
