@@ -115,11 +115,12 @@ const MAX_HEADER_LIST_BYTES = 64 * 1024;
 /** Answers a peer may leave unread before its connection is dropped. */
 const MAX_QUEUED_WRITE_BYTES = 8 * 1024 * 1024;
 
-function statusTrailers(code: number, message: string): Buffer {
-  return encodeHeaders([
+/** A call's status as header fields (trailers, or the end of a trailers-only response). */
+function statusFields(code: number, message: string): HeaderField[] {
+  return [
     ['grpc-status', String(code)],
     ['grpc-message', encodeGrpcMessage(message)],
-  ]);
+  ];
 }
 
 /** grpc-message is percent-encoded: bytes outside printable ASCII, and '%' itself. */
@@ -143,7 +144,7 @@ export function grpcFrame(message: Buffer): Buffer {
 /** Ends a call that has sent no headers yet with a status and no message. */
 function trailersOnly(stream: H2Stream, code: number, message: string): void {
   if (!stream.isOpen() || stream.headersSent) return;
-  stream.respond(encodeHeaders([...RESPONSE_FIELDS, ['grpc-status', String(code)], ['grpc-message', encodeGrpcMessage(message)]]), true);
+  stream.respond(encodeHeaders([...RESPONSE_FIELDS, ...statusFields(code, message)]), true);
 }
 
 /**
@@ -160,8 +161,8 @@ function singleMessage(body: Buffer): Buffer | GrpcError {
 }
 
 /**
- * A request body as it arrives. Node hands each DATA frame over as its own view into a read
- * buffer, so keeping the chunks would cost a Buffer object per frame (hundreds of bytes of heap
+ * A request body as it arrives. The HTTP/2 layer hands each DATA frame over as its own view
+ * into a read buffer, so keeping the chunks would cost a Buffer object per frame (hundreds of bytes of heap
  * for a 1-byte frame); after the first chunk they are copied into one buffer grown by doubling,
  * which holds at most twice the bytes received.
  */
@@ -433,7 +434,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       }
       // Messages are already out: the status goes in the trailers.
       const status = statusOf(err, context);
-      trailers = statusTrailers(status.code, status.message);
+      trailers = encodeHeaders(statusFields(status.code, status.message));
       endCall();
     };
     streamingCalls.add(endCall);
