@@ -183,31 +183,59 @@ export interface RedisStoreOptions {
  */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 250;
 
-export function createRedisClient(options: RedisStoreOptions): RedisClient {
+/** Where Redis is and how to log in, read once from the URL and the options that override it. */
+export interface RedisEndpoint {
+  /** Host name or IP address (an IPv6 address without its URL brackets). */
+  readonly host: string;
+  readonly port: number;
+  readonly db: number;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly tls: boolean;
+  readonly tlsCa: string | undefined;
+}
+
+export function redisEndpoint(options: RedisStoreOptions): RedisEndpoint {
   const url = new URL(options.url);
-  const tls = options.tls === true || url.protocol === 'rediss:';
-  const password = options.password ?? (url.password !== '' ? decodeURIComponent(url.password) : undefined);
+  return {
+    host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+    port: url.port === '' ? 6379 : Number(url.port),
+    db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
+    username: url.username !== '' ? decodeURIComponent(url.username) : undefined,
+    password: options.password ?? (url.password !== '' ? decodeURIComponent(url.password) : undefined),
+    tls: options.tls === true || url.protocol === 'rediss:',
+    tlsCa: options.tlsCa,
+  };
+}
+
+/** How long to wait for a connection to Redis before trying again. */
+export const REDIS_CONNECT_TIMEOUT_MS = 2_000;
+
+/** Both clients keep reconnecting, at most once a second, for as long as the service runs. */
+export function redisReconnectDelayMs(attempt: number): number {
+  return Math.min(50 * attempt, 1_000);
+}
+
+export function createRedisClient(options: RedisStoreOptions): RedisClient {
+  const at = redisEndpoint(options);
   const common = {
     commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
-    connectTimeout: 2_000,
+    connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    // Keep reconnecting, at most once a second, for as long as the service runs.
-    retryStrategy: (attempt: number) => Math.min(50 * attempt, 1_000),
-    ...(password !== undefined ? { password } : {}),
-    ...(url.username !== '' ? { username: decodeURIComponent(url.username) } : {}),
-    ...(tls ? { tls: { servername: url.hostname, ...(options.tlsCa !== undefined ? { ca: options.tlsCa } : {}) } } : {}),
+    retryStrategy: redisReconnectDelayMs,
+    ...(at.password !== undefined ? { password: at.password } : {}),
+    ...(at.username !== undefined ? { username: at.username } : {}),
+    ...(at.tls ? { tls: { servername: at.host, ...(at.tlsCa !== undefined ? { ca: at.tlsCa } : {}) } } : {}),
   };
-  const port = url.port === '' ? 6379 : Number(url.port);
   if (options.cluster === true) {
-    return new Cluster([{ host: url.hostname, port }], {
+    return new Cluster([{ host: at.host, port: at.port }], {
       redisOptions: common,
       enableOfflineQueue: false,
-      clusterRetryStrategy: (attempt: number) => Math.min(50 * attempt, 1_000),
+      clusterRetryStrategy: redisReconnectDelayMs,
     });
   }
-  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
-  return new Redis({ ...common, host: url.hostname, port, db });
+  return new Redis({ ...common, host: at.host, port: at.port, db: at.db });
 }
 
 export interface RedisStateOptions {

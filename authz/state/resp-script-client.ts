@@ -13,7 +13,7 @@
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { DEFAULT_COMMAND_TIMEOUT_MS, type RedisStoreOptions } from './redis-store.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS, REDIS_CONNECT_TIMEOUT_MS, redisEndpoint, redisReconnectDelayMs, type RedisStoreOptions } from './redis-store.js';
 
 /** A reply; an error inside an array (e.g. a script's table) is a RespError element. */
 export type RespReply = string | number | null | RespError | RespReply[];
@@ -23,7 +23,6 @@ export class RespError extends Error {
   override readonly name = 'RespError';
 }
 
-const CONNECT_TIMEOUT_MS = 2_000;
 /** An oldest command older than this many timeouts means Redis is stuck: reconnect. */
 const STUCK_TIMEOUTS = 4;
 const INCOMPLETE = Symbol('incomplete');
@@ -116,17 +115,14 @@ export class RespScriptClient {
   lastError: Error | undefined;
 
   constructor(options: RedisStoreOptions) {
-    const url = new URL(options.url);
-    this.host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    this.port = url.port === '' ? 6379 : Number(url.port);
-    this.db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
-    this.username = url.username !== '' ? decodeURIComponent(url.username) : undefined;
-    this.password = options.password ?? (url.password !== '' ? decodeURIComponent(url.password) : undefined);
-    const tls = options.tls === true || url.protocol === 'rediss:';
+    const at = redisEndpoint(options);
+    this.host = at.host;
+    this.port = at.port;
+    this.db = at.db;
+    this.username = at.username;
+    this.password = at.password;
     // RFC 6066 forbids an IP address as SNI; the certificate is still checked against the IP.
-    this.tls = tls
-      ? { ...(isIP(this.host) === 0 ? { servername: this.host } : {}), ...(options.tlsCa !== undefined ? { ca: options.tlsCa } : {}) }
-      : undefined;
+    this.tls = at.tls ? { ...(isIP(this.host) === 0 ? { servername: this.host } : {}), ...(at.tlsCa !== undefined ? { ca: at.tlsCa } : {}) } : undefined;
     this.timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.connect();
   }
@@ -279,7 +275,7 @@ export class RespScriptClient {
     this.socket = socket;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
-    this.connectTimer = setTimeout(() => socket.destroy(new Error(`redis connect timed out after ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    this.connectTimer = setTimeout(() => socket.destroy(new Error(`redis connect timed out after ${REDIS_CONNECT_TIMEOUT_MS} ms`)), REDIS_CONNECT_TIMEOUT_MS);
     socket.once(this.tls === undefined ? 'connect' : 'secureConnect', () => {
       clearTimeout(this.connectTimer);
       if (this.socket === socket) this.handshake(socket);
@@ -298,7 +294,7 @@ export class RespScriptClient {
       if (this.state !== 'closed') {
         this.state = 'down';
         this.attempt++;
-        this.reconnectTimer = setTimeout(() => this.connect(), Math.min(50 * this.attempt, 1_000));
+        this.reconnectTimer = setTimeout(() => this.connect(), redisReconnectDelayMs(this.attempt));
       }
     });
   }
@@ -322,8 +318,7 @@ export class RespScriptClient {
     };
     const bufs: Buffer[] = [];
     for (const { args, fatal } of commands) {
-      const [name = '', first = '', ...rest] = args;
-      bufs.push(this.encodeRaw([name, first, ...rest]));
+      bufs.push(this.encodeRaw(args));
       const ok = (): void => {
         if (--left === 0 && this.socket === socket && this.state === 'handshake') this.becomeReady();
       };
