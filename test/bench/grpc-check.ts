@@ -218,29 +218,24 @@ function runGoLoadgen(address: string, body: Buffer, rate: number, durationSecon
   const dir = mkdtempSync(path.join(tmpdir(), 'warden-loadgen-'));
   const framesFile = path.join(dir, 'frames.bin');
   writeFileSync(framesFile, Buffer.concat(encodeFrames(body)));
-  const binary = loadgenBinary();
-  return new Promise<LoadgenResult>((resolve, reject) => {
-    const args = ['-target', address, '-path', CHECK_PATH, '-frames', framesFile, '-rate', String(rate), '-duration', `${durationSeconds}s`, ...(dump !== undefined ? ['-dump', dump] : []), ...(frames ? ['-raw'] : []), '-warmup-duration', `${warmupSeconds}s`];
-    const child = spawn(...onCpu(cpu, binary, args), { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      rmSync(dir, { recursive: true, force: true });
-      if (code !== 0) reject(new Error(`loadgen exited with ${code}`));
-      else resolve(JSON.parse(out) as LoadgenResult);
-    });
-  });
+  const args = ['-target', address, '-path', CHECK_PATH, '-frames', framesFile, '-rate', String(rate), '-duration', `${durationSeconds}s`, ...(dump !== undefined ? ['-dump', dump] : []), ...(frames ? ['-raw'] : []), '-warmup-duration', `${warmupSeconds}s`];
+  return runLoadgen<LoadgenResult>(args, cpu).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
 /** Runs `loadgen -jitter` for `seconds` and returns its report. */
 function runJitterProbe(seconds: number): Promise<WakeLateness> {
-  return new Promise<WakeLateness>((resolve, reject) => {
-    const child = spawn(loadgenBinary(), ['-jitter', `${seconds}s`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return runLoadgen<WakeLateness>(['-jitter', `${seconds}s`], undefined);
+}
+
+/** Runs test/loadgen with `args` (on `cpu` when given) and parses the JSON it prints. */
+function runLoadgen<T>(args: string[], cpu: number | undefined): Promise<T> {
+  const binary = loadgenBinary();
+  return new Promise<T>((resolve, reject) => {
+    const child = spawn(...onCpu(cpu, binary, args), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as WakeLateness) : reject(new Error(`loadgen -jitter exited with ${code}`))));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as T) : reject(new Error(`loadgen ${args[0] ?? ''} exited with ${code}`))));
   });
 }
 
