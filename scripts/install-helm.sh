@@ -5,15 +5,16 @@
 # The machine is small and shared: the build runs niced with one package at a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/go-build-lib.sh
 root=$PWD
 bin="$root/.cache/helm/bin"
 stamp="$bin/.stamp"
-want=$(cat test/helm/go.mod test/helm/go.sum | sha256sum | cut -d' ' -f1)
-if [[ -x "$bin/helm" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+want=$(go_module_stamp test/helm)
+if stamped_current "$stamp" "$want" "$bin/helm"; then
   echo "helm: helm is up to date in .cache/helm/bin"
   exit 0
 fi
-command -v go >/dev/null || { echo "helm: Go is required to build the Helm CLI" >&2; exit 1; }
+require_go helm "the Helm CLI"
 mkdir -p "$bin"
 cd test/helm
 version=$(go list -m -f '{{.Version}}' helm.sh/helm/v3)
@@ -30,9 +31,7 @@ ldflags="-s -w \
   -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$kube_minor \
   -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$kube_major \
   -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$kube_minor"
-# Alone on the machine (CI) the build may use every core; beside other work, one at a time.
-if [[ "${CI:-}" == true ]]; then jobs=${HELM_BUILD_JOBS:-$(nproc)}; else jobs=${HELM_BUILD_JOBS:-1}; fi
-export GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
+jobs=$(go_build_jobs "${HELM_BUILD_JOBS:-}")
 start=$(date +%s)
 echo "helm: building helm $version"
 nice -n 15 go build -p "$jobs" -trimpath -ldflags "$ldflags" -o "$bin/helm.tmp" helm.sh/helm/v3/cmd/helm

@@ -5,15 +5,16 @@
 # The machine is small and shared: the build runs niced with one package at a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/go-build-lib.sh
 root=$PWD
 bin="$root/.cache/kube/bin"
 stamp="$bin/.stamp"
-want=$(cat test/cluster/go.mod test/cluster/go.sum | sha256sum | cut -d' ' -f1)
-if [[ -x "$bin/kube-apiserver" && -x "$bin/etcd" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+want=$(go_module_stamp test/cluster)
+if stamped_current "$stamp" "$want" "$bin/kube-apiserver" "$bin/etcd"; then
   echo "kube: kube-apiserver and etcd are up to date in .cache/kube/bin"
   exit 0
 fi
-command -v go >/dev/null || { echo "kube: Go is required to build the test API server" >&2; exit 1; }
+require_go kube "the test API server"
 mkdir -p "$bin"
 cd test/cluster
 k8s=$(go list -m -f '{{.Version}}' k8s.io/kubernetes)
@@ -26,9 +27,7 @@ ldflags="-s -w \
   -X k8s.io/component-base/version.gitMinor=$minor \
   -X k8s.io/component-base/version.gitTreeState=clean \
   -X k8s.io/client-go/pkg/version.gitVersion=$k8s"
-# Alone on the machine (CI) the build may use every core; beside other work, one at a time.
-if [[ "${CI:-}" == true ]]; then jobs=${KUBE_BUILD_JOBS:-$(nproc)}; else jobs=${KUBE_BUILD_JOBS:-1}; fi
-export GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
+jobs=$(go_build_jobs "${KUBE_BUILD_JOBS:-}")
 start=$(date +%s)
 echo "kube: building kube-apiserver $k8s and etcd $etcd (first build takes a while)"
 nice -n 15 go build -p "$jobs" -trimpath -ldflags "$ldflags" -o "$bin/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
