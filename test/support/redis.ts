@@ -168,13 +168,17 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   try {
     for (let i = 0; i < masters; i++) {
       const port = await freePort();
+      // The cluster bus defaults to port + 10000, which may fall in the kernel's ephemeral range
+      // where an outgoing connection can take it: pick it like the client port instead.
+      let busPort = await freePort();
+      while (busPort === port) busPort = await freePort();
       ports.push(port);
       const nodeDir = join(dir, String(port));
       await mkdir(nodeDir);
       let out = '';
       const proc = spawn(
         binary,
-        ['--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir, '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes',
+        ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--dir', nodeDir, '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes',
           '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--logfile', ''],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
