@@ -195,3 +195,53 @@ describe('inspectPath: multi-dot glyphs', () => {
     expect(inspectPath('\\\u2026..\\x', undefined)?.rule).toBe('path-traversal');
   });
 });
+
+describe('inspectPath: held-out classes (names glued to dot-dot, device and UNC spellings, drive-less Windows roots)', () => {
+  it.each([
+    // A dot-dot glued to the end of a name still climbs once the server joins it to a base
+    // without a separator, and `X:..` is the parent of the current directory on drive X.
+    ['D:..\\Users\\Public\\payroll.xlsx', 'path-traversal'],
+    ['cache../etc/shadow', 'path-traversal'],
+    ['thumbs...\\win.ini', 'path-traversal'],
+    ['E:..', 'path-traversal'],
+    // Win32 device paths and UNC hosts written with forward slashes, IPv6 hosts included.
+    ['//?/D:/Windows/win.ini', 'path-sensitive-root'],
+    ['//?/UNC/backup01/c$/x', 'path-sensitive-root'],
+    ['//[::1]/c$/boot.ini', 'path-sensitive-root'],
+    ['//fe80::1/share/report.txt', 'path-sensitive-root'],
+    // Rooted but drive-less paths resolve against the current drive on Windows.
+    ['\\Program Files\\Common Files\\system\\ole db\\oledb32.dll', 'path-sensitive-root'],
+    ['/ProgramData/Microsoft/Crypto/RSA/MachineKeys/abc', 'path-sensitive-root'],
+    ['\\inetpub\\wwwroot\\web.config', 'path-sensitive-root'],
+    ['/xampp/htdocs/config.inc.php', 'path-sensitive-root'],
+    ['\\PROGRA~2\\MySQL\\my.ini', 'path-sensitive-root'],
+    // The "Program Files" tree without its space, and `$`-named system folders at a drive root.
+    ['C:\\ProgramFiles\\Apache\\conf\\httpd.conf', 'path-sensitive-root'],
+    ['C:\\$WinREAgent\\Scratch\\update.log', 'path-sensitive-root'],
+    ['E:\\$Extend\\$UsnJrnl', 'path-sensitive-root'],
+    // More web and database server installations.
+    ['/opt/litespeed/conf/httpd_config.conf', 'path-sensitive-root'],
+    ['/usr/local/lsws/conf/vhosts/shop/vhconf.conf', 'path-sensitive-root'],
+    ['/usr/local/pgsql/data/pg_hba.conf', 'path-sensitive-root'],
+  ])('%s → %s', (value, expected) => {
+    expect(inspectPath(value, undefined)?.rule).toBe(expected);
+  });
+
+  it.each([
+    'releases/v2..v3/changelog.md',
+    'notes/To be continued..',
+    'drafts/Wait.. really.txt',
+    '//title',
+    '//a',
+    '\\data\\public\\Program notes.txt',
+    '/programs/list.txt',
+    'C:\\Program Notes\\agenda.docx',
+    'C:\\data\\$tmp\\export.csv',
+    'C:\\Users\\alice\\Documents\\$budget 2024.xlsx',
+    '/projects/xampp-migration/notes.md',
+    '/workspace/litespeed-bench/results.csv',
+    '/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh',
+  ])('%s passes', (value) => {
+    expect(inspectPath(value, undefined)).toBeUndefined();
+  });
+});

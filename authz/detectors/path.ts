@@ -194,6 +194,17 @@ function isDotDotSegment(s: string, start: number, end: number): boolean {
   return wildcards === 0 ? dots >= 2 : dots + wildcards >= 2;
 }
 
+/**
+ * A name that ends in `..` right before a separator (`cache../etc`, `uploads..\\x`): a server
+ * that joins a base and the value without a separator, or strips the name, climbs from there;
+ * and `X:..` is the parent of the current directory on drive X, with or without a separator.
+ * Only called for segments that do not start with a dot.
+ */
+function endsWithGluedDotDot(s: string, start: number, end: number): boolean {
+  if (end - start < 3 || s.charCodeAt(end - 1) !== 0x2e || s.charCodeAt(end - 2) !== 0x2e) return false;
+  return end < s.length || (start === 0 && s.charCodeAt(1) === 0x3a && isAsciiLetter(s.charCodeAt(0)));
+}
+
 /** Longest file name mainstream file systems accept (NAME_MAX); longer ones get truncated. */
 export const MAX_NAME_LENGTH = 255;
 
@@ -222,6 +233,8 @@ function scanSegments(s: string): SegmentScan {
       if (c0 === 0x2e || isDotWildcard(c0)) {
         if (isDotDotSegment(s, start, i)) return { dotDot: start, redundant, long };
         if (redundant === -1 && index > 0 && i - start === 1 && c0 === 0x2e) redundant = start;
+      } else if (endsWithGluedDotDot(s, start, i)) {
+        return { dotDot: i - 2, redundant, long };
       }
     } else if (redundant === -1 && start > 0 && i < n && s.charCodeAt(start - 1) !== c) {
       redundant = start - 1; // `/\` or `\/`
@@ -321,7 +334,8 @@ const CREDENTIAL_NAMES = new Set([
 /** Web and database server trees under `/usr/local`, `/opt` and Windows drive roots. */
 const SERVER_TREE_PREFIXES = [
   'www', 'apache', 'httpd', 'nginx', 'lighttpd', 'php', 'mysql', 'mariadb', 'tomcat', 'lampp', 'xampp', 'wamp', 'inetpub', 'htdocs',
-  'filezilla', 'public_html', 'jboss', 'wildfly', 'mamp', 'cpanel',
+  'filezilla', 'public_html', 'jboss', 'wildfly', 'mamp', 'cpanel', 'lsws', 'litespeed', 'pgsql', 'pureftpd', 'proftpd',
+  'webmin', 'plesk', 'bitnami', 'glassfish', 'weblogic',
 ];
 const WINDOWS_ROOTS = new Set([
   'windows', 'winnt', 'program files', 'program files (x86)', 'programdata', 'documents and settings',
@@ -375,6 +389,39 @@ function isHomeDotEntry(comps: readonly string[], homeDepth: number): boolean {
   return entry !== undefined && entry.startsWith('.') && entry.length > 1;
 }
 
+/**
+ * Why the top-level directory `comps[at]` of a Windows volume is sensitive, or undefined:
+ * the OS and program trees (also as 8.3 aliases, and `Program Files` without its space), server
+ * installations, `$`-named system folders (`$Recycle.Bin`, `$WinREAgent`, NTFS `$Extend`), and
+ * the registry hives and AppData of user profiles.
+ */
+function windowsSystemLocation(comps: readonly string[], at: number): string | undefined {
+  const top = comps[at];
+  if (top === undefined) return undefined;
+  const stem = shortNameStem(top);
+  const shortRoot = stem !== undefined && stem.length === 6 && WINDOWS_ROOT_STEMS.has(stem);
+  if (
+    WINDOWS_ROOTS.has(top) || shortRoot || startsWithAny(top, SERVER_TREE_PREFIXES) || top.startsWith('program files') ||
+    top.startsWith('programfiles') || top.startsWith('sysprep') || top.startsWith('unattend') || (top.length > 1 && top.startsWith('$'))
+  ) {
+    return `a Windows system location (${top.slice(0, 32)})`;
+  }
+  const entry = comps[at + 2] ?? '';
+  if (top === 'users' && (entry === 'appdata' || entry.startsWith('ntuser') || isHomeDotEntry(comps, at + 2))) return 'a Windows user profile store';
+  return undefined;
+}
+
+/** `[::1]`, `fe80::1`: an IPv6 literal as a UNC host name (hand-written: no regex over the value). */
+function isIpv6Host(name: string): boolean {
+  const inner = name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
+  if (!inner.includes(':')) return false;
+  for (let i = 0; i < inner.length; i++) {
+    const c = inner.charCodeAt(i);
+    if (!(hexValue(c) >= 0 || c === 0x3a || c === 0x2e || c === 0x25)) return false;
+  }
+  return true;
+}
+
 /** Describes why `form` points into a sensitive location, or undefined. */
 function sensitiveLocation(form: string): string | undefined {
   const folded = foldLookalikes(form).trimStart();
@@ -384,7 +431,11 @@ function sensitiveLocation(form: string): string | undefined {
     const backslashed = lower.startsWith('\\\\') || lower.startsWith('\\/') || lower.startsWith('/\\');
     const rest = components(lower.slice(2).replaceAll('\\', '/'), 2);
     if (backslashed && rest.length >= 1) return 'a UNC or device path';
-    if (rest.length >= 2 && /^[a-z0-9][a-z0-9.-]*$/.test(rest[0] ?? '')) return 'a UNC path';
+    // Win32 device paths `//?/` and `//./` (components() drops the `.`).
+    const c2 = lower.charCodeAt(2);
+    if ((c2 === 0x3f || c2 === 0x2e) && (lower.charCodeAt(3) === 0x2f || lower.charCodeAt(3) === 0x5c)) return 'a Win32 device path';
+    const host = rest[0] ?? '';
+    if (rest.length >= 2 && (/^[a-z0-9][a-z0-9.-]*$/.test(host) || isIpv6Host(host))) return 'a UNC path';
   }
   const p = lower.replaceAll('\\', '/');
   const comps = components(p, MAX_COMPONENTS);
@@ -400,19 +451,7 @@ function sensitiveLocation(form: string): string | undefined {
   if ((first === '%systemdrive%' || first === '$env:systemdrive') && comps[1] !== undefined && WINDOWS_ROOTS.has(comps[1])) {
     return `a Windows system location (${comps[1]})`;
   }
-  if (/^[a-z]:$/.test(first)) {
-    const top = comps[1];
-    if (top === undefined) return undefined;
-    const stem = shortNameStem(top);
-    const shortRoot = stem !== undefined && stem.length === 6 && WINDOWS_ROOT_STEMS.has(stem);
-    if (WINDOWS_ROOTS.has(top) || shortRoot || startsWithAny(top, SERVER_TREE_PREFIXES) || top.startsWith('program files') || top.startsWith('sysprep') || top.startsWith('unattend')) {
-      return `a Windows system location (${top})`;
-    }
-    if (top === 'users' && (comps[3] === 'appdata' || (comps[3] ?? '').startsWith('ntuser') || isHomeDotEntry(comps, 3))) {
-      return 'a Windows user profile store';
-    }
-    return undefined;
-  }
+  if (/^[a-z]:$/.test(first)) return windowsSystemLocation(comps, 1);
   if (!p.startsWith('/')) return undefined;
   // macOS aliases: /private/etc, /System/Volumes/Data/etc, /Volumes/<disk>/etc.
   let base = 0;
@@ -423,6 +462,9 @@ function sensitiveLocation(form: string): string | undefined {
   const top = comps[base];
   if (top === undefined) return undefined;
   if (UNIX_ROOTS.has(top)) return `a system directory (/${top})`;
+  // A rooted path without a drive (`\\Program Files\\…`) resolves against the current drive on Windows.
+  const windows = base === 0 ? windowsSystemLocation(comps, 0) : undefined;
+  if (windows !== undefined) return windows;
   if (top === 'var' && comps[base + 1] !== undefined && comps[base + 1] !== 'tmp' && comps[base + 1] !== 'folders') return 'a system directory (/var)';
   if ((top === 'home' || top === 'users') && isHomeDotEntry(comps, base + 2)) return 'a dot-directory in a home directory';
   // Web and database server trees: directories near the top of an OS tree (`/usr/share/nginx/`,
