@@ -188,3 +188,59 @@ describe('inspectUrl: a second "@" authority after the host', () => {
     expect(ruleOf('https://example.com/?email=a@b.example')).toBeUndefined();
   });
 });
+
+describe('inspectUrl: code points that IDNA maps to nothing inside the host', () => {
+  // UTS #46 drops default-ignorable code points, so a WHATWG client fetches the host without them.
+  it.each([
+    ['http://172.16.9.9%E2%80%8B/', 'ssrf-private-address'],
+    ['http://10.20.30.40%C2%AD:8080/', 'ssrf-private-address'],
+    ['http://admin.local\u00adhost/', 'ssrf-internal-host'],
+    ['http://db.loc\ufeffalhost:5432/', 'ssrf-internal-host'],
+    ['https://metadata.google.internal\u2060/computeMetadata/v1/', 'ssrf-metadata'],
+    ['http://169.254.169.254%EF%B8%8F/latest/', 'ssrf-metadata'],
+    ['http://lvh\u034f.me/', 'ssrf-internal-host'],
+    ['http://app.ssl\u200bip.io/', 'ssrf-internal-host'],
+  ])('%s → %s', (value, expected) => {
+    expect(ruleOf(value)).toBe(expected);
+  });
+
+  it.each(['https://exa\u00admple.com/', 'https://www.example.com/soft%C2%ADhyphen', 'https://b\u00fccher.example/', 'https://caf\u00e9.example/men\u00fc'])(
+    'public host or ignorable outside the host passes: %s',
+    (value) => {
+      expect(inspectUrl(value, undefined)).toBeUndefined();
+    },
+  );
+});
+
+describe('inspectUrl: cloud platform endpoints at public-range addresses', () => {
+  it('Azure WireServer 168.63.129.16 is a metadata endpoint in every spelling; its neighbours are public', () => {
+    expect(ruleOf('http://168.63.129.16/machine/?comp=goalstate')).toBe('ssrf-metadata');
+    expect(ruleOf('http://2822734096:32526/vmSettings')).toBe('ssrf-metadata');
+    expect(ruleOf('http://[::ffff:a83f:8110]/')).toBe('ssrf-metadata');
+    expect(ruleOf('https://168.63.129.17/')).toBeUndefined();
+    expect(ruleOf('https://168.63.128.16/')).toBeUndefined();
+  });
+});
+
+describe('inspectUrl: "@" followed by a version pin in the path', () => {
+  it.each([
+    'https://unpkg.com/some-lib@7/dist/index.js',
+    'https://cdn.jsdelivr.net/npm/some-lib@0.3.2/dist/x.js',
+    'https://esm.sh/some-lib@10.1.5',
+    'https://cdn.example/pkg@12/a.js',
+    'https://cdn.example/pkg@0/a.js',
+  ])('a CDN package URL passes: %s', (value) => {
+    expect(inspectUrl(value, undefined)).toBeUndefined();
+  });
+
+  it.each([
+    'http://good.example/p@10.1.2.3/',
+    'http://good.example/x@3232235777/',
+    'http://good.example/x@[::1]/',
+    'http://good.example/x@localhost:8080/',
+    'http://good.example#@0/',
+    'http://good.example?@127.1/',
+  ])('an address after "@" is still refused: %s', (value) => {
+    expect(ruleOf(value)).toBe('ssrf-parser-confusion');
+  });
+});

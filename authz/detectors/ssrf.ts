@@ -162,7 +162,14 @@ function ipv4Number(text: string): number {
   return text.split('.').reduce((acc, x) => acc * 256 + Number(x), 0);
 }
 
-const IPV4_METADATA = new Set(['169.254.169.254', '169.254.170.2', '169.254.169.253', '169.254.169.123', '100.100.100.200', '192.0.0.192'].map(ipv4Number));
+/**
+ * Cloud metadata and platform endpoints. Most sit in link-local or CGNAT space anyway; Azure's
+ * WireServer (168.63.129.16: goal state, certificates, extension settings) is a public-range
+ * address reachable only from inside Azure, so no range check would catch it.
+ */
+const IPV4_METADATA = new Set(
+  ['169.254.169.254', '169.254.170.2', '169.254.170.23', '169.254.169.253', '169.254.169.123', '100.100.100.200', '192.0.0.192', '168.63.129.16'].map(ipv4Number),
+);
 
 /** Non-public IPv4 ranges (RFC 6890 special-purpose registry), as [first, size, what]. */
 const IPV4_BLOCKED: ReadonlyArray<readonly [number, number, string]> = (
@@ -340,7 +347,40 @@ function fail(rule: string, message: string, value: string, at: number, length: 
 
 const FORBIDDEN_HOST_CHARS = new Set([...' #%/:<>?@[\\]^|'].map((c) => c.charCodeAt(0)));
 
-/** WHATWG-like host canonicalisation: percent-decoding, full-width folding (NFKC), lower case. */
+/**
+ * Default_Ignorable_Code_Point ranges. UTS #46 maps the ones it allows (soft hyphen, zero-width
+ * space, word joiner, BOM, variation selectors, Hangul fillers …) to nothing, so the WHATWG host
+ * parser fetches `127.0.0.1%C2%AD` as 127.0.0.1; transitional IDNA also drops ZWJ/ZWNJ, and the
+ * bidi controls among them are refused by strict parsers but dropped by lax ones. Removing the
+ * whole property errs toward the reading that reaches the internal host.
+ */
+const IGNORABLE_RANGES: readonly (readonly [number, number])[] = [
+  [0xad, 0xad], [0x34f, 0x34f], [0x61c, 0x61c], [0x115f, 0x1160], [0x17b4, 0x17b5], [0x180b, 0x180f],
+  [0x200b, 0x200f], [0x202a, 0x202e], [0x2060, 0x206f], [0x3164, 0x3164], [0xfe00, 0xfe0f], [0xfeff, 0xfeff],
+  [0xffa0, 0xffa0], [0xfff0, 0xfff8], [0x1bca0, 0x1bca3], [0x1d173, 0x1d17a], [0xe0000, 0xe0fff],
+];
+
+function isIgnorable(cp: number): boolean {
+  for (const [first, last] of IGNORABLE_RANGES) {
+    if (cp < first) return false;
+    if (cp <= last) return true;
+  }
+  return false;
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+/** The host without default-ignorable code points. */
+function stripIgnorable(host: string): string {
+  let out = '';
+  for (const ch of host) if (!isIgnorable(ch.codePointAt(0) as number)) out += ch;
+  return out;
+}
+
+/** WHATWG-like host canonicalisation: percent-decoding, full-width folding (NFKC), ignorables dropped, lower case. */
 function canonicalHost(raw: string): string | undefined {
   let host = raw;
   if (host.includes('%')) {
@@ -348,7 +388,9 @@ function canonicalHost(raw: string): string | undefined {
     host = percentDecodeOnce(host, flags);
     if (flags.overlong || flags.invalidUtf8 || flags.percentU) return undefined;
   }
-  host = host.normalize('NFKC').replace(/[\u3002\uff0e\uff61]/g, '.').toLowerCase();
+  // NFKC, the ignorables and the ideographic dots only concern non-ASCII hosts (the common case skips them).
+  if (!isAscii(host)) host = stripIgnorable(host.normalize('NFKC')).replace(/[\u3002\uff0e\uff61]/g, '.');
+  host = host.toLowerCase();
   for (let i = 0; i < host.length; i++) {
     const c = host.charCodeAt(i);
     if (c <= 0x20 || c === 0x7f || FORBIDDEN_HOST_CHARS.has(c)) return undefined;
@@ -410,13 +452,19 @@ export function inspectUrlCompiled(value: string, rule: CompiledUrlRule): Detect
 /**
  * `http://good.example#@127.0.0.1/`: a parser that splits on the last "@" without honouring
  * `#`, `?` or `/` reads the text after it as the host. Refuse when that reading is blocked.
+ * Inside the path, `name@9` or `name@0.4.1` is a version pin (unpkg, jsdelivr, esm.sh), and
+ * the short-number IPv4 forms would read it as 0.0.0.9 or 10.2.0.4; there only an address
+ * written as a dotted quad, an IPv6 literal or a host name counts.
  */
 function findShadowAuthority(rest: string, from: number, value: string): DetectorFinding | undefined {
+  const pathStart = rest.indexOf('/', from);
   for (let at = rest.indexOf('@', from); at !== -1; at = rest.indexOf('@', at + 1)) {
     let end = at + 1;
-    while (end < rest.length && !'/?#'.includes(rest[end] as string)) end++;
+    const limit = Math.min(rest.length, at + 2 + MAX_HOST_LENGTH);
+    while (end < limit && !'/?#'.includes(rest[end] as string)) end++;
     const candidate = rest.slice(at + 1, end);
     if (candidate === '' || candidate.length > MAX_HOST_LENGTH) continue;
+    if (pathStart !== -1 && at > pathStart && isShortNumericHost(candidate)) continue;
     const shadow = inspectAuthority(candidate, value, DEFAULT_URL_RULE);
     // `@scope/pkg` paths are common; only addresses and well-known internal names count here.
     if (shadow !== undefined && shadow.rule !== 'ssrf-invalid-host' && !shadow.message.includes(SINGLE_LABEL)) {
@@ -424,6 +472,23 @@ function findShadowAuthority(rest: string, from: number, value: string): Detecto
     }
   }
   return undefined;
+}
+
+/**
+ * Digits and dots other than a four-part dotted quad (`9`, `0.4.1`, `10.19.3`), before any port.
+ * A lone number of nine or more digits is kept: every private address but 0.0.0.0/8 is one.
+ */
+function isShortNumericHost(authority: string): boolean {
+  let parts = 1;
+  let digits = 0;
+  for (let i = 0; i < authority.length; i++) {
+    const c = authority.charCodeAt(i);
+    if (c === 0x3a) break;
+    if (c === 0x2e) parts++;
+    else if (c >= 0x30 && c <= 0x39) digits++;
+    else return false;
+  }
+  return parts === 1 ? digits < 9 : parts !== 4;
 }
 
 function queryStart(s: string): number {
