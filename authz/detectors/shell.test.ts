@@ -174,3 +174,33 @@ describe('inspectCommand: argv[0] allowlist, no operators', () => {
     expect(inspectCommand('make test && rm -rf /', undefined)?.rule).toBe('shell-separator');
   });
 });
+
+describe('inspectShell: shapes that only look like escapes or brace smuggling', () => {
+  it('reads a brace group with text before it as file-name alternation: every word keeps that prefix', () => {
+    for (const value of ['--exclude={build/,coverage/}', 'assets/{img/icons,img/logos}', 'archive/{2022/h2,2023/h1}.zip', '--skip={cache/,-tmp}']) {
+      expect(inspectShell(value, undefined), value).toBeUndefined();
+    }
+  });
+
+  it('still refuses a brace group that starts a word, also behind empty quotes or a blank', () => {
+    for (const value of ['{wget,-qO-,example.test}', '""{rm,-rf,tmp}', 'notes.txt {id,/tmp/x}', '{bin/sh,-c}']) {
+      expect(inspectShell(value, undefined)?.rule, value).toBe('shell-brace-expansion');
+    }
+  });
+
+  it('lets a backslash-r stand as a path separator: a carriage return ends no command', () => {
+    expect(inspectShell('manuals\\release-notes.txt', undefined)).toBeUndefined();
+    expect(inspectShell('tools\\rotate.ps1', undefined)).toBeUndefined();
+    // The newline half of a CRLF pair is still a separator.
+    expect(inspectShell('log\\r\\nwhoami', undefined)?.rule).toBe('shell-newline');
+    expect(inspectShell('\\ntouch x', undefined)?.rule).toBe('shell-newline');
+  });
+
+  it('reads a percent-encoded backslash before n as a URL-spelled Windows separator', () => {
+    expect(inspectShell('invoices%5Cnovember.pdf', undefined)).toBeUndefined();
+    // Raw newline escapes and percent-encoded hex/octal escapes of metacharacters still count.
+    expect(inspectShell('invoices\\november', undefined)?.rule).toBe('shell-newline');
+    expect(inspectShell('x%5Cx7cid', undefined)?.rule).toBe('shell-separator');
+    expect(inspectShell('x%0aid', undefined)?.rule).toBe('shell-newline');
+  });
+});

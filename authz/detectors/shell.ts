@@ -213,39 +213,48 @@ function findFunctionDefinition(s: string): Hit | undefined {
 
 /**
  * Brace expansion that turns one word into a command and its arguments (`{cat,/etc/passwd}`,
- * `{ls,-la}`): an unquoted `{a,b}` whose alternatives carry a path or an option. Plain
- * alternations such as `*.{js,json}` are ordinary globs.
+ * `{ls,-la}`): an unquoted `{a,b}` at the start of a word whose alternatives carry a path or an
+ * option. Bash copies the text before the brace (the preamble) onto every word it produces
+ * (Bash manual, Brace Expansion), so `--exclude={tmp/,-x}` or `src/{lib/a,-b}` can only yield
+ * more words that start with that text: never a command name or a new option. A preamble of
+ * nothing but quotes (`''{ls,-la}`) is empty after quote removal and still counts as a word
+ * start. Plain alternations such as `*.{js,json}` are ordinary globs.
  */
 function findBraceSmuggling(s: string): Hit | undefined {
+  if (s.indexOf('{') === -1) return undefined;
   let open = -1;
   let comma = false;
   let suspicious = false;
   let elementStart = -1;
-  const first = s.indexOf('{');
-  if (first === -1) return undefined;
-  for (let i = first; i < s.length; i++) {
+  // True while the current word holds nothing but quotes and braces (empty after quote removal).
+  let wordStart = true;
+  for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0x5c) {
+    if (c === 0x20 || c === 0x09) {
+      open = -1;
+      wordStart = true;
+    } else if (c === 0x27 || c === 0x22) {
+      open = -1;
+    } else if (c === 0x5c) {
       i++;
-      continue;
-    }
-    if (c === 0x7b) {
-      open = i;
+      open = -1;
+      wordStart = false;
+    } else if (c === 0x7b) {
+      open = wordStart ? i : -1;
       comma = false;
       suspicious = false;
       elementStart = i + 1;
-    } else if (open !== -1) {
-      if (c === 0x7d) {
-        if (comma && suspicious) return { rule: 'shell-brace-expansion', what: 'brace expansion into several words', token: '{,}', at: open };
-        open = -1;
-      } else if (c === 0x20 || c === 0x09 || c === 0x27 || c === 0x22) {
-        open = -1;
-      } else if (c === 0x2c) {
-        comma = true;
-        elementStart = i + 1;
-      } else if (c === 0x2f || (c === 0x2d && i === elementStart)) {
-        suspicious = true;
-      }
+    } else if (open === -1) {
+      wordStart = false;
+    } else if (c === 0x7d) {
+      if (comma && suspicious) return { rule: 'shell-brace-expansion', what: 'brace expansion into several words', token: '{,}', at: open };
+      open = -1;
+      wordStart = false;
+    } else if (c === 0x2c) {
+      comma = true;
+      elementStart = i + 1;
+    } else if (c === 0x2f || (c === 0x2d && i === elementStart)) {
+      suspicious = true;
     }
   }
   return undefined;
@@ -255,10 +264,10 @@ function findBraceSmuggling(s: string): Hit | undefined {
 const ESCAPABLE = new Set([0x3b, 0x26, 0x7c, 0x60, 0x24, 0x3c, 0x3e, 0x0a, 0x0d]);
 
 /**
- * Backslash-escape text that decodes to a metacharacter: `\n`/`\r` (unless the value is a
- * Windows path full of backslash separators), `\xHH`, `\uHHHH`, `\0NNN`, `\NNN`.
+ * Backslash-escape text that decodes to a metacharacter: `\n` (unless the value is a Windows
+ * path full of backslash separators), `\xHH`, `\uHHHH`, `\0NNN`, `\NNN`.
  */
-function findEscapedText(s: string): Hit | undefined {
+function findEscapedText(s: string, newlineText: boolean): Hit | undefined {
   const first = s.indexOf('\\');
   if (first === -1) return undefined;
   // A drive letter or UNC prefix says the backslashes are Windows separators (`C:\\new\\r.txt`).
@@ -274,8 +283,10 @@ function findEscapedText(s: string): Hit | undefined {
   for (let i = first; i + 1 < s.length; i++) {
     if (s.charCodeAt(i) !== 0x5c) continue;
     const a = s.charCodeAt(i + 1);
-    if ((a === 0x6e || a === 0x72) && !windowsLike) {
-      return { rule: 'shell-newline', what: 'escaped newline text', token: a === 0x6e ? '\\n' : '\\r', at: i };
+    // `\r` alone is left to path names (`docs\readme.md`): a carriage return does not end a
+    // command for the shell (POSIX XCU 2.3 splits lines only at newline); `\r\n` is caught at its `\n`.
+    if (a === 0x6e && newlineText && !windowsLike) {
+      return { rule: 'shell-newline', what: 'escaped newline text', token: '\\n', at: i };
     }
     let code = -1;
     let len = 0;
@@ -362,12 +373,17 @@ function findNul(s: string): Hit | undefined {
   return at === -1 ? undefined : { rule: 'shell-nul', what: 'NUL byte', token: '\0', at };
 }
 
-function scanShellWord(s: string): Hit | undefined {
+/**
+ * `newlineText` is false for a percent-decoded form: `%5C` before a letter is how a URL spells a
+ * Windows separator, so `docs%5Cnotes.txt` names `docs\notes.txt`, not a newline. Hex and
+ * octal escapes of metacharacters (`%5Cx3b`) have no such reading and are still decoded.
+ */
+function scanShellWord(s: string, newlineText: boolean): Hit | undefined {
   const early = findNul(s) ?? findRawNewline(s) ?? findFunctionDefinition(s);
   if (early !== undefined) return early;
   const quoting = scanQuoting(s, START_ALL_CONTEXTS);
   if ('rule' in quoting) return quoting;
-  return findBraceSmuggling(s) ?? findEscapedText(s) ?? findEscapedMetacharacter(s);
+  return findBraceSmuggling(s) ?? findEscapedText(s, newlineText) ?? findEscapedMetacharacter(s);
 }
 
 /** Bytes whose escapes matter: metacharacters, quotes, `%` itself and UTF-8 lead bytes. */
@@ -408,12 +424,12 @@ function tooLong(value: string, what: string): DetectorFinding {
 /** KindInspector for `shell` values (one word on a command line). */
 export const inspectShell: KindInspector = (value) => {
   if (value.length > MAX_SHELL_VALUE_LENGTH) return tooLong(value, 'shell value');
-  const hit = scanShellWord(value);
+  const hit = scanShellWord(value, true);
   if (hit !== undefined) return toFinding(hit, value, false);
   if (!hasMetacharEscape(value)) return undefined;
   // A server (or a CGI layer in front of the shell) may percent-decode before splicing.
   for (const form of percentDecodeRounds(value, 3).rounds) {
-    const decodedHit = scanShellWord(form);
+    const decodedHit = scanShellWord(form, false);
     if (decodedHit !== undefined) return toFinding(decodedHit, value, true);
   }
   return undefined;
