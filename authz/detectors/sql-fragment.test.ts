@@ -180,3 +180,53 @@ describe('inspectSqlFragment: findings and limits', () => {
     }
   });
 });
+
+describe('inspectSqlFragment: probe shapes from sources other than the DEV lists', () => {
+  it.each([
+    // A constant compared with itself inside a call or a parenthesis (sqlmap boolean probes).
+    ['GREATEST(8=8,3,0)', 'sqli-tautology'],
+    ['(62=62)*9', 'sqli-tautology'],
+    ["MAKE_SET('q'='q',5)", 'sqli-tautology'],
+    ["9,('z'='z')", 'sqli-tautology'],
+    // OR with a true constant in a numeric context.
+    ['4 OR 1', 'sqli-tautology'],
+    ['uid or true', 'sqli-tautology'],
+    ['23 || 23', 'sqli-tautology'],
+    // Oracle packages referenced without a call.
+    ["'||UTL_INADDR.GET_HOST_NAME", 'sqli-function'],
+    ['x||dbms_lock.sleep', 'sqli-function'],
+    // A quote written as a JavaScript / Python escape.
+    ['admin\\x27--', 'sqli-comment'],
+    ['\\u0027 or \\u00271\\u0027=\\u00271', 'sqli-tautology'],
+    // DROP with a name list that ends the value.
+    ['Drop Table Invoices', 'sqli-stacked'],
+    ['drop view if exists s.v1, s.v2 cascade', 'sqli-stacked'],
+  ])('%j → %s', (value, rule) => {
+    expect(ruleOf(value)).toBe(rule);
+  });
+
+  it.each([
+    // Titles and signs that start with a statement keyword.
+    'Drop Table Top Games',
+    'Drop Table Tennis Paddles Set',
+    'Select*Star Cinemas',
+    'Print shop',
+    'Print Shop Deluxe',
+    'Goto Island',
+    // Two different numbers: a range someone searched for.
+    '1990 or 1995',
+    '3 OR 4',
+    '2 OR 0',
+    // Equal numbers that are not compared.
+    '5=5 piece puzzle set, 5-5',
+    '12 = 12 inches',
+    // Package-like words outside Oracle.
+    'utl.request',
+    'dbms.tech notes',
+    // Backslashes that are not escapes.
+    'C:\\xampp\\htdocs',
+    '\\u00',
+  ])('%j passes', (value) => {
+    expect(ruleOf(value)).toBeUndefined();
+  });
+});

@@ -125,6 +125,9 @@ const SESSION_VALUES = new Set(['current_user', 'session_user', 'system_user', '
 /** Qualifiers of Oracle / SQL Server packages used for out-of-band and time-based probes. */
 const INJECTION_PACKAGES = new Set(['utl_inaddr', 'utl_http', 'dbms_pipe', 'dbms_lock', 'dbms_xmlgen', 'ctxsys', 'sys', 'master', 'dbms_java']);
 
+/** Oracle package prefixes for network, file, timing and dynamic SQL, referenced as `pkg.member`. */
+const OUT_OF_BAND_PACKAGE = /^(utl_[a-z_]+|dbms_[a-z_]+|ctxsys)$/;
+
 /** Catalog names an ordinary value never mentions. */
 const CATALOG_WORDS = new Set([
   'information_schema', 'sqlite_master', 'sqlite_schema', 'msysobjects', 'all_tables', 'all_tab_columns', 'user_tables',
@@ -195,6 +198,15 @@ function isOperand(c: Cls | undefined): boolean {
   return c === '1' || c === 's' || c === 'n' || c === 'v' || c === 'V' || c === ')';
 }
 
+/**
+ * The constants probes OR in: TRUE, 1, or a repeat of the left operand (`7 OR 7`). Two
+ * different numbers (`1950 or 1960`) read as a range someone searched for.
+ */
+function isProbeConstant(item: Item, left: Item | undefined): boolean {
+  if (item.cls !== '1') return false;
+  return item.text === 'true' || item.text === '1' || (left?.cls === '1' && left.text === item.text && item.text !== 'null' && item.text !== 'false' && item.text !== '0');
+}
+
 function isLiteral(c: Cls | undefined): boolean {
   return c === '1' || c === 's';
 }
@@ -258,6 +270,61 @@ function objectFits(verb: string, object: string): boolean {
   return STATEMENT_OBJECTS.has(object);
 }
 
+const DROP_OPTIONS = new Set(['cascade', 'restrict', 'purge', 'force']);
+
+/**
+ * Whether the text after `DROP <object>` is a name list the statement accepts —
+ * `[IF EXISTS] name[.name] [, name …] [CASCADE|RESTRICT|PURGE]` — up to the end, `;` or a
+ * comment. `Drop Table Top Games` names `Top` and then runs on with another word: a title.
+ */
+function dropTailEnds(value: string, from: number): boolean {
+  let i = from;
+  let names = 0;
+  let expectName = true;
+  for (let steps = 0; steps < 64; steps++) {
+    while (i < value.length && (value.charCodeAt(i) === 0x20 || value.charCodeAt(i) === 0x09)) i++;
+    if (i >= value.length) return names > 0;
+    const c = value.charCodeAt(i);
+    if (c === 0x3b || c === 0x23 || (c === 0x2d && value.charCodeAt(i + 1) === 0x2d) || (c === 0x2f && value.charCodeAt(i + 1) === 0x2a)) return names > 0;
+    if (c === 0x2c || c === 0x2e) {
+      if (expectName) return false;
+      expectName = true;
+      i++;
+      continue;
+    }
+    let end = i;
+    if (c === 0x60 || c === 0x22 || c === 0x5b) {
+      const close = value.indexOf(c === 0x5b ? ']' : value[i] as string, i + 1);
+      if (close < 0) return false;
+      end = close + 1;
+    } else {
+      while (end < value.length && (isWordStart(value.charCodeAt(end)) || value.charCodeAt(end) === 0x5f || value.charCodeAt(end) === 0x24)) end++;
+      if (end === i) return false;
+    }
+    const word = value.slice(i, end).toLowerCase();
+    i = end;
+    if (names === 0 && expectName && word === 'if') {
+      if (nextWord(value, i) !== 'exists') return false;
+      while (i < value.length && !isWordStart(value.charCodeAt(i))) i++;
+      while (i < value.length && isWordStart(value.charCodeAt(i))) i++;
+      continue;
+    }
+    if (!expectName) {
+      if (!DROP_OPTIONS.has(word)) return false;
+      continue;
+    }
+    names++;
+    expectName = false;
+  }
+  return true;
+}
+
+/** `SELECT *` goes on with FROM, a list separator or nothing; `Select*Star` goes on with a word. */
+function starEndsList(value: string, at: number): boolean {
+  const next = nextWord(value, at);
+  return next === '' || next === 'from' || next === 'into' || next === ',' || next === ';' || next === ')' || next === '-' || next === '#' || next === '/';
+}
+
 /** The next word of `value` after `from` (spaces skipped), lower-case; punctuation as itself; '' at the end. */
 function nextWord(value: string, from: number): string {
   let i = from;
@@ -279,7 +346,9 @@ function continuesStatement(verb: string, value: string, at: number): boolean {
   if (verb === 'call') return next === '(' || ends;
   if (verb === 'copy') return next === 'from' || next === 'to' || next === '(';
   // `USE db`, `PRINT @@version`, `GOTO label` are complete; `Print the current status` is prose.
-  if (verb === 'use' || verb === 'print' || verb === 'goto') return ends;
+  if (verb === 'use' || verb === 'print') return ends;
+  // `GOTO label` on its own jumps nowhere an attacker chose; it only matters after a break.
+  if (verb === 'goto') return false;
   return true;
 }
 
@@ -300,8 +369,10 @@ function completesStatement(word: string, next: Item): boolean {
     case 'begin':
       return next.cls === 'E' || next.text === 'try' || next.text === 'tran' || next.text === 'transaction';
     case 'goto':
+      return next.cls === 'n';
     case 'print':
-      return next.cls === 'n' || next.cls === 's' || next.cls === 'v';
+      // PRINT takes a string or a variable; `Print shop` is a sign.
+      return next.cls === 's' || next.cls === 'v';
     case 'if':
       return next.text === 'exists' || next.cls === '(' || next.cls === 'N' || next.cls === '1' || next.cls === 'v';
     case 'while':
@@ -384,6 +455,11 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
         return sig('sqli-tautology', 'AND/OR with a constant', logicAt, value.length);
       }
       if (last?.cls === 'U' && (at(2)?.cls === '1' || at(2)?.cls === ')')) return sig('sqli-union', 'UNION after a value', last.start, last.end);
+      // `1 OR 1`, `id OR true`: OR with a true constant makes a numeric comparison always true.
+      const or = at(2);
+      if (quote === 0 && !invalid && last !== undefined && or?.cls === '&' && (or.text === 'or' || or.text === '||') && isOperand(at(3)?.cls) && isProbeConstant(last, at(3))) {
+        return sig('sqli-tautology', 'OR with a true constant', or.start, last.end);
+      }
       return undefined;
     }
     const text = lx.text;
@@ -445,6 +521,19 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
       continue;
     }
 
+    // `4521=4521`, `'a'='a'`: a constant compared with itself is always true — sqlmap's
+    // boolean probes put it inside calls and parentheses (`ELT(5=5,1)`, `(5=5)*3`).
+    // A number needs a call, group or AND/OR around it: `5=5 piece puzzle` is a product name.
+    const framed = cls === 's' || (at(3) !== undefined && (at(3)?.cls === '(' || at(3)?.cls === ',' || at(3)?.cls === '&' || at(3)?.cls === 'N'));
+    if (isLiteral(cls) && framed && text !== 'null' && p1?.cls === '=' && (p1.text === '=' || p1.text === '==' || p1.text === '<=>') && p2?.cls === cls && lx.closed) {
+      if (value.slice(p2.start, p2.end).toLowerCase() === value.slice(item.start, item.end).toLowerCase()) {
+        return sig('sqli-tautology', 'constant compared with itself', p2.start, item.end);
+      }
+    }
+    // `UTL_HTTP.REQUEST`, `dbms_pipe.receive_message`: Oracle packages for network and timing.
+    if (cls === 'n' && p1?.cls === '.' && p2 !== undefined && OUT_OF_BAND_PACKAGE.test(p2.text)) {
+      return sig('sqli-function', `reference into package ${p2.text}`, p2.start, item.end);
+    }
     const statementStart = p1?.cls === ';' || (quote !== 0 && codeSeen === breakOnly + 1 && p1?.cls !== ')');
 
     switch (cls) {
@@ -456,7 +545,7 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
         if (statementStart) return sig('sqli-stacked', 'SELECT statement after a break', item.start, item.end);
         if (p1?.cls === '&') return sig('sqli-subquery', 'AND/OR SELECT', p1.start, item.end);
         pending = {
-          test: (n) => n.cls === 'v' || n.cls === 'V' || n.text === '*' || (n.cls === '1' && quote !== 0) || SESSION_VALUES.has(n.text),
+          test: (n) => n.cls === 'v' || n.cls === 'V' || (n.text === '*' && starEndsList(value, n.end)) || (n.cls === '1' && quote !== 0) || SESSION_VALUES.has(n.text),
           rule: 'sqli-subquery',
           message: 'SELECT of an expression',
           start: item.start,
@@ -474,7 +563,7 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
           pending = {
             test: (n) =>
               first
-                ? objectFits(word, n.text) || clauseFollows(word, value, n) || (word !== 'drop' && word !== 'create' && completesStatement(word, n) && !STRONG_STATEMENTS.has(word) && continuesStatement(word, value, n.end))
+                ? (objectFits(word, n.text) && (word !== 'drop' || dropTailEnds(value, n.end))) || clauseFollows(word, value, n) || (word !== 'drop' && word !== 'create' && completesStatement(word, n) && !STRONG_STATEMENTS.has(word) && continuesStatement(word, value, n.end))
                 : completesStatement(word, n),
             rule: 'sqli-stacked',
             message: `${word.toUpperCase()} statement`,
@@ -757,6 +846,33 @@ function isLetter(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
 }
 
+/** `\xHH` and `\uHHHH` escapes decoded; undefined when the value has none. */
+function decodeBackslashEscapes(value: string): string | undefined {
+  let i = value.indexOf('\\');
+  if (i === -1) return undefined;
+  let out = '';
+  let from = 0;
+  let changed = false;
+  while (i !== -1 && i + 3 < value.length) {
+    const kind = value.charCodeAt(i + 1);
+    const digits = kind === 120 ? 2 : kind === 117 ? 4 : 0;
+    let code = digits > 0 && i + 1 + digits < value.length ? 0 : -1;
+    for (let k = 0; k < digits && code >= 0; k++) {
+      const h = hex(value.charCodeAt(i + 2 + k));
+      code = h < 0 ? -1 : code * 16 + h;
+    }
+    if (code >= 0) {
+      out += value.slice(from, i) + String.fromCharCode(code);
+      from = i + 2 + digits;
+      changed = true;
+      i = value.indexOf('\\', from);
+    } else {
+      i = value.indexOf('\\', i + 1);
+    }
+  }
+  return changed ? out + value.slice(from) : undefined;
+}
+
 /** Query-string form without escapes: `1+order+by+1` (a `+` stands for a space). */
 function plusAsSpace(value: string): string | undefined {
   if (!value.includes('+')) return undefined;
@@ -807,6 +923,13 @@ export function inspectSqlFragment(value: string, _rule: ArgumentRule | undefine
     const unescaped = decodeCharacterReferences(value, NAMED_REFERENCES, (c) => c > 0);
     if (unescaped !== value) {
       const f = found(unescaped, ' (after HTML character-reference decoding)');
+      if (f !== undefined) return f;
+    }
+    // `\x27`, `\u0027`: escapes a value picks up when it passes through a JavaScript, JSON
+    // or Python string literal on its way to the query.
+    const unescapedBackslash = decodeBackslashEscapes(value);
+    if (unescapedBackslash !== undefined) {
+      const f = found(unescapedBackslash, ' (after \\x / \\u escape decoding)');
       if (f !== undefined) return f;
     }
     if (!hasPercentEscape(value)) {

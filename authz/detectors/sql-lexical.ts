@@ -33,7 +33,7 @@ const WRITE_WORDS = new Set([
   'analyze', 'analyse', 'reindex', 'cluster', 'checkpoint', 'refresh', 'shutdown', 'lock', 'unlock',
   'kill', 'flush', 'reconfigure', 'declare', 'waitfor', 'prepare', 'deallocate', 'listen', 'notify',
   'unlisten', 'pragma', 'handler', 'install', 'uninstall', 'backup', 'restore', 'dbcc', 'bulk',
-  'outfile', 'dumpfile', 'discard',
+  'outfile', 'dumpfile', 'discard', 'unload',
 ]);
 
 /** Words that behave like functions when followed by `(` (MySQL `REPLACE()`, `INSERT()`). */
@@ -88,6 +88,7 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
   let prevType: TokenType = Tok.End;
   let prevText = '';
   let pending: Pending | undefined;
+  let quotedName: { text: string; start: number; end: number } | undefined;
 
   for (;;) {
     const t = lx.next();
@@ -96,6 +97,14 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
       const found = resolveWord(pending, t, policy, readOnly);
       if (found !== undefined) return found;
       pending = undefined;
+    }
+    if (quotedName !== undefined) {
+      // A quoted name called as a function (`"pg_read_file"(…)`, `` `load_file`(…) ``) is
+      // still that function where the dialect resolves quoted names to built-ins.
+      if (t === Tok.LParen && policy.denies(quotedName.text)) {
+        return issue('sql-denied-function', `function ${quotedName.text}() is denied`, quotedName.start, quotedName.end);
+      }
+      quotedName = undefined;
     }
     if (t === Tok.End) break;
     if (t === Tok.Semicolon) {
@@ -123,6 +132,15 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
       if (t === Tok.QuotedIdent) {
         // Quoted names are never keywords, but they can still name a catalog.
         if (text !== '' && isSensitiveRelation(text)) return issue('sql-sensitive-relation', `system catalog ${text}`, lx.start, lx.end);
+        quotedName = { text, start: lx.start, end: lx.end };
+      } else if (t === Tok.Word && !dialect.backtickIdentifiers && backtickWrapped(value, lx.start, lx.end)) {
+        // `update` in a dialect without backtick quoting: the query only runs where backticks
+        // quote names (MySQL, SQLite, BigQuery), and elsewhere the backtick is a syntax error
+        // or an operator, which no statement starts with. Still a name, still checked as one.
+        if (isSensitiveRelation(text)) return issue('sql-sensitive-relation', `system catalog ${text}`, lx.start, lx.end);
+        quotedName = { text, start: lx.start, end: lx.end };
+      } else if (readOnly && t === Tok.Word && text === 'data' && prevText === 'export') {
+        return issue('sql-not-read-only', 'EXPORT DATA in a read-only query', lx.start, lx.end);
       } else if (text !== '') {
         pending = {
           text,
@@ -141,6 +159,10 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
     prevText = t === Tok.Word ? lx.text : '';
   }
   return undefined;
+}
+
+function backtickWrapped(value: string, start: number, end: number): boolean {
+  return start > 0 && value.charCodeAt(start - 1) === 96 && value.charCodeAt(end) === 96;
 }
 
 /** The first code token of a statement (a leading `(` is allowed and not looked into). */

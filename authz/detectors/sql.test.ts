@@ -94,6 +94,30 @@ describe('inspectSql: read-only profile', () => {
   });
 });
 
+describe('inspectSql: dialect forms from sources other than the DEV set', () => {
+  it.each([
+    // BigQuery / Redshift exports written after a query on the next line (no `;`).
+    ["SELECT id FROM t\nEXPORT DATA OPTIONS(uri='gs://b/o-*.json', format='JSON') AS SELECT * FROM t", 'sql-not-read-only'],
+    ["SELECT 2\nUNLOAD ('SELECT * FROM t') TO 's3://b/o'", 'sql-not-read-only'],
+    // Quoted names called as functions resolve to the built-in.
+    ["SELECT `load_file`('/etc/hosts')", 'sql-denied-function'],
+    ["SELECT [xp_cmdshell]('dir')", 'sql-denied-function'],
+    // Backtick-wrapped words are names, yet a backtick does not hide a second statement.
+    ['SELECT `a` FROM `t`; UPDATE t SET a = 1', 'sql-multiple-statements'],
+  ])('refuses %j', (value, expected) => {
+    expect(ruleOf(value)).toBe(expected);
+  });
+
+  it.each([
+    'SELECT `update`, `delete` FROM `audit_flags`',
+    'SELECT `drop`, `grant` FROM `feature_toggles` WHERE `set` = 2',
+    'SELECT export, data FROM shipments',
+    'SELECT "count"(*) FROM t',
+  ])('allows %j', (value) => {
+    expect(ruleOf(value)).toBeUndefined();
+  });
+});
+
 describe('inspectSql: rule options', () => {
   it('readOnly: false keeps only the single-statement and denylist checks', () => {
     const writable = rule({ readOnly: false });
