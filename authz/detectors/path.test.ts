@@ -245,3 +245,31 @@ describe('inspectPath: held-out classes (names glued to dot-dot, device and UNC 
     expect(inspectPath(value, undefined)).toBeUndefined();
   });
 });
+
+describe('inspectPath: backslash-separated paths whose names start with 0, x00 or x2f', () => {
+  // Where the backslash is the separator (a drive, a UNC prefix, or a backslash that starts no
+  // escape), `\0.9.2` is a folder named 0.9.2, not NUL text; a C-string layer would have
+  // mangled `\U`, `\d` … of such a path long before.
+  it.each([
+    'D:\\data\\releases\\0.9.2\\CHANGELOG.md',
+    'C:\\Users\\alice\\Documents\\tests\\0\\1.txt',
+    'D:\\data\\fixtures\\000-empty.json',
+    'C:\\Users\\alice\\Documents\\Scans\\0 (copy).pdf',
+    'D:\\data\\x00-report.pdf',
+    'D:\\data\\x2f-notes\\a.txt',
+    'D:\\data\\u0000 gallery\\a.png',
+    'tests\\0\\expected.txt',
+  ])('%s passes', (value) => {
+    expect(inspectPath(value, undefined)).toBeUndefined();
+  });
+
+  it.each([
+    ['uploads/avatar.php\\0.png', 'path-nul-byte'],
+    ['invoice.pdf\\x00.html', 'path-nul-byte'],
+    ['\\x2e\\x2e\\x5cboot.ini', 'path-traversal'],
+    ['C:\\inetpub\\wwwroot\\report.aspx%00.jpg', 'path-nul-byte'],
+    ['D:\\data\\report.pdf\u0000.exe', 'path-nul-byte'],
+  ])('%s → %s', (value, expected) => {
+    expect(inspectPath(value, undefined)?.rule).toBe(expected);
+  });
+});

@@ -80,7 +80,7 @@ function foldHexText(s: string): string {
   let first = s.indexOf('0x');
   const upper = s.indexOf('0X');
   if (first === -1 || (upper !== -1 && upper < first)) first = upper;
-  const slash = s.indexOf('\\');
+  const slash = backslashSeparates(s) ? -1 : s.indexOf('\\');
   if (first === -1 || (slash !== -1 && slash < first)) first = slash;
   if (first === -1) return s;
   const out = new Uint16Array(s.length);
@@ -89,7 +89,7 @@ function foldHexText(s: string): string {
   let changed = false;
   for (let i = first; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0x5c) {
+    if (c === 0x5c && slash !== -1) {
       const kind = s.charCodeAt(i + 1) | 0x20;
       const digits = kind === 0x78 ? 2 : kind === 0x75 ? 4 : 0;
       let v = digits > 0 ? 0 : -1;
@@ -260,12 +260,27 @@ function findEncodedUnreserved(s: string): number {
   return -1;
 }
 
+/**
+ * Whether `s` uses the backslash as its separator: a drive (`C:\\`), a UNC prefix, or a
+ * backslash that starts none of the escapes read as text (`\\0`, `\\xHH`, `\\uHHHH`). Then
+ * `\\0.9.2`, `\\x00-report` are names: a layer that unescaped C strings would have mangled such
+ * a path (`\\Users`, `\\data`) long before.
+ */
+function backslashSeparates(s: string): boolean {
+  if (isAsciiLetter(s.charCodeAt(0)) && s.charCodeAt(1) === 0x3a && s.charCodeAt(2) === 0x5c) return true;
+  for (let i = s.indexOf('\\'); i !== -1; i = s.indexOf('\\', i + 1)) {
+    const c = s.charCodeAt(i + 1) | 0x20;
+    if (c !== 0x30 && c !== 0x78 && c !== 0x75) return true; // also `\\\\` and a trailing `\\`
+  }
+  return false;
+}
+
 /** NUL in any spelling: raw, decoded, or written as `\x00`, `\u0000`, `\0` text. */
 function findNul(s: string): { at: number; length: number } | undefined {
   const raw = s.indexOf('\u0000');
   if (raw !== -1) return { at: raw, length: 1 };
   const first = s.indexOf('\\');
-  if (first === -1) return undefined;
+  if (first === -1 || backslashSeparates(s)) return undefined;
   for (let i = first; i + 1 < s.length; i++) {
     if (s.charCodeAt(i) !== 0x5c) continue;
     const a = s.charCodeAt(i + 1);
