@@ -244,3 +244,30 @@ describe('inspectUrl: "@" followed by a version pin in the path', () => {
     expect(ruleOf(value)).toBe('ssrf-parser-confusion');
   });
 });
+
+describe('inspectUrl: names that resolve to an internal address by construction', () => {
+  it.each([
+    ['http://pin-10.1.2.3.dns-pinning.example/', 'ssrf-internal-host'],
+    ['http://race-169.254.169.254.rebind.example/latest/', 'ssrf-internal-host'],
+    ['http://a-8.8.8.8-192.168.0.7-1700000000-fs.rebind.example/', 'ssrf-internal-host'],
+    ['http://127.0-0.1.mixed.example/', 'ssrf-internal-host'],
+    ['http://shop.ddev.site/', 'ssrf-internal-host'],
+    ['http://blog.lndo.site:8080/', 'ssrf-internal-host'],
+    ['http://demo.localdev.me/', 'ssrf-internal-host'],
+    ['https://app.localhost.direct/', 'ssrf-internal-host'],
+  ])('%s → %s', (value, expected) => {
+    expect(ruleOf(value)).toBe(expected);
+  });
+
+  it.each([
+    'https://ec2-54-1-2-3.compute-1.amazonaws.com/',
+    'https://pin-8.8.4.4.dns-pinning.example/',
+    'https://v2023-10-01-12.builds.example/',
+    'https://release-10.2.3.example/notes',
+    'https://node-1-2.example-10.net/',
+    'https://ddev.site/',
+    'https://docs.ddev.site.example.org/',
+  ])('public look-alike passes: %s', (value) => {
+    expect(inspectUrl(value, undefined)).toBeUndefined();
+  });
+});

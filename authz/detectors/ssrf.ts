@@ -282,6 +282,7 @@ const METADATA_NAMES = new Set([
 const INTERNAL_NAMES = new Set([
   'localhost', 'localhost.localdomain', 'ip6-localhost', 'ip6-loopback', 'kubernetes', 'kubernetes.default',
   'broadcasthost', 'localtest.me', 'lvh.me', 'vcap.me', 'localho.st', 'localh.st', 'lacolhost.com', 'fuf.me', '1u.ms',
+  'localdev.me', 'localhost.direct',
 ]);
 /** Suffixes of names that resolve only inside a host, a LAN or a cluster (RFC 6761, RFC 6762, k8s DNS). */
 const INTERNAL_SUFFIXES = [
@@ -292,6 +293,8 @@ const INTERNAL_SUFFIXES = [
 const ADDRESS_IN_NAME_SERVICES = [
   '.nip.io', '.sslip.io', '.xip.io', '.traefik.me', '.localtest.me', '.lvh.me', '.vcap.me', '.localho.st',
   '.localh.st', '.lacolhost.com', '.fuf.me', '.1u.ms', '.rbndr.us', '.r3dir.me', '.nip.direct', '.backname.io', '.xip.name',
+  // Local-development domains whose every subdomain resolves to 127.0.0.1 (DDEV, Lando, ingress-nginx docs, localhost.direct).
+  '.ddev.site', '.lndo.site', '.localdev.me', '.localhost.direct',
 ];
 
 function endsWithAny(host: string, suffixes: readonly string[]): string | undefined {
@@ -299,23 +302,37 @@ function endsWithAny(host: string, suffixes: readonly string[]): string | undefi
   return undefined;
 }
 
-/** An internal IPv4 written into the labels of a name (`127.0.0.1.evil.com`, `10-0-0-1.x.io`). */
-function embeddedInternalAddress(labels: readonly string[]): string | undefined {
-  for (let i = 0; i + 3 < labels.length; i++) {
-    const quad = labels.slice(i, i + 4);
-    if (quad.every((l) => /^\d{1,3}$/.test(l) && Number(l) <= 255)) {
-      const a = quad.reduce((acc, l) => acc * 256 + Number(l), 0);
-      if (classifyIpv4(a) !== undefined) return quad.join('.');
-    }
-  }
-  for (const l of labels) {
-    const dashed = l.split('-');
-    for (let i = 0; i + 3 < dashed.length; i++) {
-      const quad = dashed.slice(i, i + 4);
-      if (quad.every((x) => /^\d{1,3}$/.test(x) && Number(x) <= 255)) {
-        const a = quad.reduce((acc, x) => acc * 256 + Number(x), 0);
-        if (classifyIpv4(a) !== undefined) return quad.join('.');
+/**
+ * An internal IPv4 written into a name as four decimal tokens separated by "." or "-":
+ * `127.0.0.1.evil.com`, `10-0-0-1.x.io`, and the two mixed, as DNS-pinning services spell it
+ * (`ssrf-169.254.169.254.pin.example`). One pass over the host, no allocation unless found.
+ */
+function embeddedInternalAddress(host: string): string | undefined {
+  const octets = [-1, -1, -1, -1]; // the last four tokens, -1 where a token is not an octet
+  let tokens = 0;
+  let value = 0;
+  let digits = 0;
+  let other = false;
+  for (let i = 0; i <= host.length; i++) {
+    const c = i < host.length ? host.charCodeAt(i) : 0x2e;
+    if (c === 0x2e || c === 0x2d) {
+      octets[tokens & 3] = !other && digits >= 1 && digits <= 3 && value <= 255 ? value : -1;
+      tokens++;
+      if (tokens >= 4) {
+        const a = octets[tokens & 3] as number;
+        const b = octets[(tokens + 1) & 3] as number;
+        const c2 = octets[(tokens + 2) & 3] as number;
+        const d = octets[(tokens + 3) & 3] as number;
+        if (a >= 0 && b >= 0 && c2 >= 0 && d >= 0 && classifyIpv4(((a << 24) >>> 0) + (b << 16) + (c2 << 8) + d) !== undefined) return `${a}.${b}.${c2}.${d}`;
       }
+      value = 0;
+      digits = 0;
+      other = false;
+    } else if (c >= 0x30 && c <= 0x39) {
+      value = value * 10 + (c - 0x30);
+      digits++;
+    } else {
+      other = true;
     }
   }
   return undefined;
@@ -333,7 +350,7 @@ function classifyName(host: string): HostVerdict | undefined {
   const labels = host.split('.');
   if (labels.length === 1) return { rule: 'ssrf-internal-host', what: `${SINGLE_LABEL} (resolved through internal search domains)` };
   if (labels.some((l) => l.startsWith('kubernetes.default'))) return { rule: 'ssrf-internal-host', what: 'cluster service name' };
-  const embedded = embeddedInternalAddress(labels);
+  const embedded = embeddedInternalAddress(host);
   if (embedded !== undefined) return { rule: 'ssrf-internal-host', what: `host name embedding the internal address ${embedded}` };
   return undefined;
 }
