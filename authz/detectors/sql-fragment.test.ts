@@ -223,6 +223,7 @@ describe('inspectSqlFragment: probe shapes from sources other than the DEV lists
     // Package-like words outside Oracle.
     'utl.request',
     'dbms.tech notes',
+    'dbms_stats.gather_table_stats',
     // Backslashes that are not escapes.
     'C:\\xampp\\htdocs',
     '\\u00',

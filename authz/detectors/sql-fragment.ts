@@ -125,8 +125,11 @@ const SESSION_VALUES = new Set(['current_user', 'session_user', 'system_user', '
 /** Qualifiers of Oracle / SQL Server packages used for out-of-band and time-based probes. */
 const INJECTION_PACKAGES = new Set(['utl_inaddr', 'utl_http', 'dbms_pipe', 'dbms_lock', 'dbms_xmlgen', 'ctxsys', 'sys', 'master', 'dbms_java']);
 
-/** Oracle package prefixes for network, file, timing and dynamic SQL, referenced as `pkg.member`. */
-const OUT_OF_BAND_PACKAGE = /^(utl_[a-z_]+|dbms_[a-z_]+|ctxsys)$/;
+/**
+ * Oracle packages for network, files, timing, error-based extraction and dynamic SQL,
+ * referenced as `pkg.member` (`dbms_stats.gather_table_stats` is a DBA's search term).
+ */
+const OUT_OF_BAND_PACKAGE = /^(utl_(http|inaddr|tcp|smtp|file|dbws|url)|dbms_(pipe|lock|xmlgen|xmlquery|java|sql|scheduler|utility|ldap|aw_xml|export_extension|session)|ctxsys)$/;
 
 /** Catalog names an ordinary value never mentions. */
 const CATALOG_WORDS = new Set([
