@@ -204,6 +204,7 @@ describe('inspectPath: held-out classes (names glued to dot-dot, device and UNC 
     ['cache../etc/shadow', 'path-traversal'],
     ['thumbs...\\win.ini', 'path-traversal'],
     ['E:..', 'path-traversal'],
+    ['img%2e%2e%2fetc%2fpasswd', 'path-traversal'],
     // Win32 device paths and UNC hosts written with forward slashes, IPv6 hosts included.
     ['//?/D:/Windows/win.ini', 'path-sensitive-root'],
     ['//?/UNC/backup01/c$/x', 'path-sensitive-root'],
@@ -229,6 +230,8 @@ describe('inspectPath: held-out classes (names glued to dot-dot, device and UNC 
 
   it.each([
     'releases/v2..v3/changelog.md',
+    'archive/2024…/scan.pdf',
+    'Projects\\To do…\\list.txt',
     'notes/To be continued..',
     'drafts/Wait.. really.txt',
     '//title',

@@ -194,17 +194,6 @@ function isDotDotSegment(s: string, start: number, end: number): boolean {
   return wildcards === 0 ? dots >= 2 : dots + wildcards >= 2;
 }
 
-/**
- * A name that ends in `..` right before a separator (`cache../etc`, `uploads..\\x`): a server
- * that joins a base and the value without a separator, or strips the name, climbs from there;
- * and `X:..` is the parent of the current directory on drive X, with or without a separator.
- * Only called for segments that do not start with a dot.
- */
-function endsWithGluedDotDot(s: string, start: number, end: number): boolean {
-  if (end - start < 3 || s.charCodeAt(end - 1) !== 0x2e || s.charCodeAt(end - 2) !== 0x2e) return false;
-  return end < s.length || (start === 0 && s.charCodeAt(1) === 0x3a && isAsciiLetter(s.charCodeAt(0)));
-}
-
 /** Longest file name mainstream file systems accept (NAME_MAX); longer ones get truncated. */
 export const MAX_NAME_LENGTH = 255;
 
@@ -233,8 +222,6 @@ function scanSegments(s: string): SegmentScan {
       if (c0 === 0x2e || isDotWildcard(c0)) {
         if (isDotDotSegment(s, start, i)) return { dotDot: start, redundant, long };
         if (redundant === -1 && index > 0 && i - start === 1 && c0 === 0x2e) redundant = start;
-      } else if (endsWithGluedDotDot(s, start, i)) {
-        return { dotDot: i - 2, redundant, long };
       }
     } else if (redundant === -1 && start > 0 && i < n && s.charCodeAt(start - 1) !== c) {
       redundant = start - 1; // `/\` or `\/`
@@ -243,6 +230,28 @@ function scanSegments(s: string): SegmentScan {
     index++;
   }
   return { dotDot: -1, redundant, long };
+}
+
+/**
+ * ASCII `..` glued to the end of a name right before a separator (`cache../etc`,
+ * `uploads..\\x`): a server that joins a base and the value without a separator climbs from
+ * there; and `X:..` is the parent of the current directory on drive X. Read on the value and
+ * its percent-decodings only: an ellipsis (`2024…/`) that look-alike folding widens to dots
+ * ends many a real folder name. Returns the index of the dots, or -1.
+ */
+function findGluedDotDot(s: string): number {
+  for (let i = s.indexOf('..'); i !== -1; i = s.indexOf('..', i + 1)) {
+    let end = i + 2;
+    while (s.charCodeAt(end) === 0x2e) end++;
+    const before = i > 0 ? s.charCodeAt(i - 1) : 0x2f;
+    if (before !== 0x2f && before !== 0x5c) {
+      const after = s.charCodeAt(end);
+      if (after === 0x2f || after === 0x5c) return i;
+      if (end === s.length && i === 2 && s.charCodeAt(1) === 0x3a && isAsciiLetter(s.charCodeAt(0))) return i;
+    }
+    i = end - 1;
+  }
+  return -1;
 }
 
 /** Percent-encoded letters, digits or `-._~` (RFC 3986 unreserved): no client encodes those. */
@@ -522,6 +531,11 @@ export function inspectPathCompiled(value: string, rule: CompiledPathRule): Dete
   for (const form of forms) {
     const normal = foldHexText(foldEntities(foldLookalikes(form)));
     const scan = scanSegments(normal);
+    const glued = scan.dotDot === -1 ? findGluedDotDot(form) : -1;
+    if (glued !== -1) {
+      const plain = form === value;
+      return finding('path-traversal', `dot-dot glued to a name${plain ? '' : ' (after decoding)'}: path climbs out of its directory`, value, plain ? glued : 0, 3);
+    }
     if (scan.dotDot !== -1) {
       const plain = form === value && normal === form;
       return finding('path-traversal', `dot-dot segment${plain ? '' : ' (after decoding)'}: path climbs out of its directory`, value, plain ? scan.dotDot : 0, 3);
