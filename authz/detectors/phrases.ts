@@ -19,6 +19,16 @@ export interface PhraseRule {
   /** What was found, for messages (`instruction override`). */
   readonly what: string;
   readonly pattern: string;
+  /**
+   * The phrase does not count after a negation (`do not send passwords`, `never include
+   * credentials`, `make sure not to share tokens`): advice against the act, not the act.
+   */
+  readonly unlessNegated?: boolean;
+  /**
+   * The phrase does not count when this word comes right after it (`do not tell the user`
+   * + `to approve it` is advice about what to say, not a secret kept from the user).
+   */
+  readonly unlessFollowedBy?: string;
 }
 
 export interface PhraseMatch {
@@ -50,6 +60,8 @@ interface Compiled {
   readonly index: number;
   /** Most words a match can span, first word to last (each slot counts its width). */
   readonly span: number;
+  /** `rule.unlessFollowedBy` as lower-case code units, empty for none. */
+  readonly followedBy: readonly number[];
 }
 
 const RING = 32;
@@ -370,7 +382,8 @@ export class PhraseMatcher {
       throw new Error(`phrase rule ${rule.rule}: the first slot must be plain words (${rule.pattern})`);
     }
     const span = slots.reduce((sum, slot) => sum + (slot.gap > 0 ? slot.gap : 1), 0);
-    return { rule, slots, index, span };
+    const followedBy = [...(rule.unlessFollowedBy ?? '')].map((c) => c.charCodeAt(0));
+    return { rule, slots, index, span, followedBy };
   }
 
   /** The first match in `text`, or undefined. */
@@ -549,12 +562,75 @@ export class PhraseMatcher {
           if (!started) continue;
           const cand = compiled[r] as Compiled;
           const from = matchBack(cand.slots, cand.slots.length - 1, count - 1, ids, count);
-          if (from >= 0 && !onMatch({ rule: cand.rule.rule, what: cand.rule.what, start: starts[from & (RING - 1)] as number, end })) return;
+          if (from < 0) continue;
+          const start = starts[from & (RING - 1)] as number;
+          if (cand.rule.unlessNegated === true && negatedBefore(units, start)) continue;
+          if (cand.followedBy.length > 0 && wordAt(units, end, n, cand.followedBy)) continue;
+          if (!onMatch({ rule: cand.rule.rule, what: cand.rule.what, start, end })) return;
         }
       }
       i = end;
     }
   }
+}
+
+/** Negations that turn an instruction into advice against it. */
+const NEGATIONS: readonly (readonly number[])[] = ['not', 'never', "don't", 'dont', 'no', 'nor', 'cannot', "shouldn't", "mustn't", "won't"].map(
+  (w) => [...w].map((c) => c.charCodeAt(0)),
+);
+/** Words that may stand between a negation and the phrase (`not to send`, `never ever send`). */
+const BRIDGES: readonly (readonly number[])[] = ['to', 'ever'].map((w) => [...w].map((c) => c.charCodeAt(0)));
+/** Separators skipped between two words when looking back (bounded: a phrase's neighbour is close). */
+const MAX_GAP = 4;
+
+/** Start of the word that ends before `at` (after at most MAX_GAP separators), or -1. */
+function wordBefore(units: Uint16Array, at: number): number {
+  let i = at;
+  const stop = Math.max(0, at - MAX_GAP);
+  while (i > stop && (CLASS[units[i - 1] as number] as number) < APOSTROPHE) i--;
+  if (i === 0 || (CLASS[units[i - 1] as number] as number) < APOSTROPHE) return -1;
+  const end = i;
+  while (i > 0 && end - i <= MAX_WORD && (CLASS[units[i - 1] as number] as number) >= APOSTROPHE) i--;
+  return i;
+}
+
+/** Whether units[start..end) spell one of `words` (case-folded; ’ reads as '). */
+function spells(units: Uint16Array, start: number, end: number, words: readonly (readonly number[])[]): boolean {
+  for (const w of words) {
+    if (w.length !== end - start) continue;
+    let k = 0;
+    while (k < w.length && CLASS_CHAR[CLASS[units[start + k] as number] as number] === w[k]) k++;
+    if (k === w.length) return true;
+  }
+  return false;
+}
+
+/** End of the word after its last separator before `at`: the word `wordBefore` found ends there. */
+function wordEnd(units: Uint16Array, start: number): number {
+  let i = start;
+  while ((CLASS[units[i] as number] as number) >= APOSTROPHE) i++;
+  return i;
+}
+
+/** A negation right before `start`, or a negation and a bridge word (`not to`). */
+function negatedBefore(units: Uint16Array, start: number): boolean {
+  const w1 = wordBefore(units, start);
+  if (w1 < 0) return false;
+  const e1 = wordEnd(units, w1);
+  if (spells(units, w1, e1, NEGATIONS)) return true;
+  if (!spells(units, w1, e1, BRIDGES)) return false;
+  const w2 = wordBefore(units, w1);
+  return w2 >= 0 && spells(units, w2, wordEnd(units, w2), NEGATIONS);
+}
+
+/** Whether the next word after `end` (past at most MAX_GAP separators) is `word`. */
+function wordAt(units: Uint16Array, end: number, n: number, word: readonly number[]): boolean {
+  let i = end;
+  const stop = Math.min(n, end + MAX_GAP);
+  while (i < stop && (CLASS[units[i] as number] as number) < APOSTROPHE) i++;
+  let k = 0;
+  while (k < word.length && i + k < n && CLASS_CHAR[CLASS[units[i + k] as number] as number] === word[k]) k++;
+  return k === word.length && (i + k >= n || (CLASS[units[i + k] as number] as number) < APOSTROPHE);
 }
 
 /** End of `host.tld` after an `@`, or -1 when what follows is not a dotted host. */

@@ -16,36 +16,42 @@ import { excerptAround, findInvisible } from './unicode.js';
 const OVERRIDE_VERBS = 'ignore|disregard|forget|override|bypass|neglect|abandon|drop|discard';
 const EARLIER = 'previous|prior|above|earlier|preceding|initial|original|existing|former|old|all|any|every|your|system|developer|safety';
 const SENSITIVE = 'data|conversation|history|chat|chats|credentials|credential|password|passwords|token|tokens|secret|secrets|key|keys|cookies|contents|content|messages|emails|prompt|instructions|env|environment|variables|documents|files|notes|summary|context';
+const SECRETS = 'password|passwords|credentials|credential|token|tokens|secret|secrets|cookies|cookie|id_rsa|apikey|api_key|keys';
 const DIRECTIVES = 'instructions|instruction|prompts|prompt|rules|directions|directives|guidelines|guidance|constraints|commands|orders|policies|programming|training';
 
 /** Phrase rules shared with the tool-definition scanner (see scan/scan-tool.ts). */
 export const INJECTION_PHRASES: readonly PhraseRule[] = [
   { rule: 'prompt-instruction-override', what: 'instruction override', pattern: `${OVERRIDE_VERBS} ~2 ${EARLIER} ~1 ${DIRECTIVES}` },
   { rule: 'prompt-instruction-override', what: 'instruction override', pattern: `${OVERRIDE_VERBS} ?all everything|anything ~2 above|before|previously|prior|earlier|said|told` },
-  { rule: 'prompt-instruction-override', what: 'instruction override', pattern: `${OVERRIDE_VERBS} ~1 the|these|those|any ~1 above|previous|prior|earlier` },
+  // Without a directive noun only `above` reads as the prompt: "forget about the earlier draft" is not one.
+  { rule: 'prompt-instruction-override', what: 'instruction override', pattern: `${OVERRIDE_VERBS} ~1 the|these|those|any ~1 above` },
   { rule: 'prompt-instruction-override', what: 'new instructions', pattern: 'new|updated|revised|real|actual|true|secret|hidden|additional|important|override ~1 instructions|instruction|directive|directives|orders|task :' },
   { rule: 'prompt-instruction-override', what: 'new instructions', pattern: 'system prompt|instructions ~1 override|overridden|updated|replaced|changed' },
   { rule: 'prompt-instruction-override', what: 'instruction override', pattern: 'from now on you' },
   { rule: 'prompt-role-reassignment', what: 'role reassignment', pattern: 'you are now ?a|an dan|jailbroken|unrestricted|unfiltered|uncensored|evil|free|ai|assistant|agent|chatbot|model|admin|administrator|root|developer' },
   { rule: 'prompt-role-reassignment', what: 'role reassignment', pattern: 'you are no longer a|an|bound|restricted|limited|required|chatgpt|claude|assistant|an' },
   { rule: 'prompt-role-reassignment', what: 'jailbreak mode', pattern: 'god|dan|jailbreak|jailbroken|unrestricted mode' },
-  { rule: 'prompt-role-reassignment', what: 'jailbreak mode', pattern: 'developer mode enabled|activated|on' },
+  { rule: 'prompt-role-reassignment', what: 'jailbreak mode', pattern: 'developer mode enabled|activated' },
   { rule: 'prompt-instruction-override', what: 'guardrail bypass', pattern: 'ignore|bypass|disable|override|circumvent ~2 safety|content|ethical|moral ~1 filters|filter|guidelines|policies|policy|restrictions|guardrails|protocols' },
+  { rule: 'prompt-instruction-override', what: 'guardrail bypass', pattern: 'safety|content|ethical|moral ~1 guidelines|rules|restrictions|policies|filters|guardrails ~2 not|longer ~1 apply' },
   { rule: 'prompt-instruction-override', what: 'prompt disclosure request', pattern: 'reveal|print|output|repeat|leak|display|dump|disclose|show ~1 your|the ~1 system|initial|hidden|original ~1 prompt|instructions|message' },
   // Hiding things from the user.
-  { rule: 'prompt-conceal-from-user', what: 'instruction to hide from the user', pattern: "not|don't|dont|never|without ~1 tell|telling|inform|informing|mention|mentioning|reveal|revealing|notify|notifying|alert|alerting|let|letting|show|showing ~2 the|your ~1 user|users|human|humans|operator" },
+  { rule: 'prompt-conceal-from-user', what: 'instruction to hide from the user', pattern: "not|don't|dont|never|without ~1 tell|telling|inform|informing|mention|mentioning|reveal|revealing|notify|notifying|alert|alerting|let|letting|show|showing ~2 the|your ~1 user|users|human|humans|operator", unlessFollowedBy: 'to' },
   { rule: 'prompt-conceal-from-user', what: 'instruction to hide from the user', pattern: 'hide|conceal|keep ~3 from ~1 the|your ~1 user|users|human|humans' },
-  { rule: 'prompt-conceal-from-user', what: 'instruction to hide from the user', pattern: 'the|your user|users ~1 must|should|will|need|does|do ~1 not|never ~1 know|see|notice|learn|find|be|suspect' },
+  { rule: 'prompt-conceal-from-user', what: 'instruction to hide from the user', pattern: 'the|your user|users ~1 must|should|will|need|does|do ~1 not|never ~1 know|see|notice|learn|find|be|suspect', unlessFollowedBy: 'able' },
   { rule: 'prompt-conceal-from-user', what: 'instruction to act covertly', pattern: 'secretly|covertly|surreptitiously ~3 send|call|read|forward|include|add|copy|upload|post|exfiltrate|change|modify|pass|append|use|run' },
   { rule: 'prompt-conceal-from-user', what: 'instruction to act covertly', pattern: "without ?the user|user's|users ~1 knowing|knowledge|noticing|consent|awareness|permission" },
   // Sending data elsewhere.
   { rule: 'prompt-exfiltration', what: 'exfiltration', pattern: 'exfiltrate|exfiltrating|exfiltration|exfil' },
-  { rule: 'prompt-exfiltration', what: 'instruction to send data to an outside address', pattern: `send|forward|post|upload|transmit|leak|email|mail|share|copy|report|submit|deliver ~4 ${SENSITIVE} ~4 to|at|into <url>|<email>` },
-  { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: 'send|forward|post|upload|transmit|leak|email|share|copy|include|append|attach|pass ~3 password|passwords|credentials|credential|token|tokens|secret|secrets|cookies|cookie|id_rsa|apikey|api_key|keys' },
+  { rule: 'prompt-exfiltration', what: 'instruction to send data to an outside address', pattern: `send|forward|post|upload|transmit|leak|email|mail|share|copy|report|submit|deliver ~4 ${SENSITIVE} ~4 to|at|into <url>|<email>`, unlessNegated: true },
+  { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: `send|forward|post|upload|transmit|leak|email|share ~3 ${SECRETS}`, unlessNegated: true },
+  // Copying a token into a header or a CLI prompt is how-to text; into the answer or a URL it leaks.
+  { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: `copy|include|append|attach|pass|add|put ~3 ${SECRETS} ~6 your|next ~1 reply|response|answer|output|message`, unlessNegated: true },
+  { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: `copy|include|append|attach|pass|add|put ~3 ${SECRETS} ~3 url|link|query|parameter|argument|field`, unlessNegated: true },
   // Calling other tools.
-  { rule: 'prompt-tool-call-instruction', what: 'instruction to call a tool', pattern: 'call|invoke|trigger|execute ~1 the|this|that|another|other|a ~1 tool|tools' },
-  { rule: 'prompt-tool-call-instruction', what: 'instruction to call a tool', pattern: 'before|after|instead|prior ?of|to using|calling|invoking|running|executing ~2 this|any|the|that|other|another ~1 tool|tools' },
-  { rule: 'prompt-tool-call-instruction', what: 'instruction to call a tool', pattern: 'always|first|must ~2 call|invoke|use|run ~2 the|this|that ~1 tool|function' },
+  { rule: 'prompt-tool-call-instruction', what: 'instruction to call a tool', pattern: 'call|invoke|trigger|execute ~1 the|this|that|another|other|a ~1 tool|tools', unlessNegated: true },
+  { rule: 'prompt-tool-call-instruction', what: 'instruction to call a tool', pattern: 'before|after|instead|prior ?of|to using|calling|invoking|running|executing ~2 this|any|the|that|other|another ~1 tool|tools', unlessNegated: true },
+  { rule: 'prompt-tool-call-instruction', what: 'instruction to call a tool', pattern: 'always|first|must ~2 call|invoke|use|run ~2 the|this|that ~1 tool|function', unlessNegated: true },
 ];
 
 const PHRASES = new PhraseMatcher(INJECTION_PHRASES);
@@ -57,7 +63,9 @@ const ANGLE_TAGS = new Set([
   '|im_end|', '|system|', '|endoftext|', '|start_header_id|', '|eot_id|', '|assistant|', '|user|', 'override',
 ]);
 const BRACKET_TAGS = new Set(['inst', '/inst', 'system', 'system override', 'systemoverride', 'admin', 'override', 'hidden instruction', 'important', 'sys', 'system message', 'system prompt']);
-const HASH_TAGS = new Set(['system', 'instruction', 'instructions', 'assistant', 'new instructions', 'system prompt']);
+const HASH_TAGS = new Set(['system', 'assistant', 'new instructions', 'system prompt']);
+/** `## Instructions` is a common heading in READMEs and recipes; the Alpaca prompt marker has a colon. */
+const HASH_COLON_TAGS = new Set(['instruction', 'instructions']);
 
 export interface TagMatch {
   readonly tag: string;
@@ -116,7 +124,7 @@ const TAG_PATTERN = new RegExp(
   [
     `<<?(${prefixTree(spellable(ANGLE_TAGS, false))})(?=[> :]|$)`,
     `\\[(${prefixTree(spellable(BRACKET_TAGS, true))})(?=[\\]:]|$| (?!${TAG_CHAR}))`,
-    `(?:^|\\n)(?:## {0,6}|### {0,5}|#### {0,4})(${prefixTree(spellable(HASH_TAGS, true))})(?!${TAG_CHAR}| ${TAG_CHAR})`,
+    `(?:^|\\n)(?:## {0,6}|### {0,5}|#### {0,4})(?:(${prefixTree(spellable(HASH_TAGS, true))})(?!${TAG_CHAR}| ${TAG_CHAR})|(${prefixTree(spellable(HASH_COLON_TAGS, false))}) ?:)`,
   ].join('|'),
   'gi',
 );
@@ -135,11 +143,11 @@ export function findFakeTag(text: string): TagMatch | undefined {
   TAG_PATTERN.lastIndex = Math.max(0, first - 1);
   const m = TAG_PATTERN.exec(text);
   if (m === null) return undefined;
-  const [whole, angle, bracket, hash] = m;
+  const [whole, angle, bracket, hash, hashColon] = m;
   const bodyEnd = m.index + whole.length;
   if (angle !== undefined) return { tag: `<${angle.toLowerCase()}>`, start: m.index, end: Math.min(n, bodyEnd + 1) };
   if (bracket !== undefined) return { tag: `[${bracket.toLowerCase()}]`, start: m.index, end: Math.min(n, bodyEnd + 1) };
-  return { tag: `## ${(hash ?? '').toLowerCase()}`, start: whole.startsWith('\n') ? m.index + 1 : m.index, end: bodyEnd };
+  return { tag: `## ${(hash ?? hashColon ?? '').toLowerCase()}`, start: whole.startsWith('\n') ? m.index + 1 : m.index, end: bodyEnd };
 }
 
 function finding(rule: string, message: string, value: string, start: number, end: number): DetectorFinding {

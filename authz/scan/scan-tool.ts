@@ -10,6 +10,7 @@ import type { ToolDefinition, ToolFinding } from '../api/types.js';
 import { PhraseMatcher } from '../detectors/phrases.js';
 import { findFakeTag } from '../detectors/prompt.js';
 import { excerptAround, findInvisible } from '../detectors/unicode.js';
+import { findSecretPathUse } from './secret-paths.js';
 import { SEVERITY, TOOL_PHRASES, type ScanRule } from './tool-phrases.js';
 
 export interface ScanFinding extends ToolFinding {
@@ -93,7 +94,28 @@ function scanText(text: Text, add: (rule: ScanRule, what: string, start: number,
   }
   const tag = findFakeTag(value);
   if (tag !== undefined) add('hidden-instruction', `hidden-instruction tag ${tag.tag}`, tag.start, tag.end);
-  for (const m of PHRASES.findAll(value, 8)) add(m.rule as ScanRule, m.what, m.start, m.end);
+  const secret = findSecretPathUse(value);
+  if (secret !== undefined) add('exfiltration', `credential file after "${secret.verb}"`, secret.start, secret.end);
+  for (const m of PHRASES.findAll(spacedIdentifier(text), 8)) add(m.rule as ScanRule, m.what, m.start, m.end);
+}
+
+/** Identifiers of this many words or more are read as prose (`read_id_rsa_and_include_it`). */
+const PROSE_IDENTIFIER_WORDS = 5;
+
+/**
+ * A property name made of many `_`/`-`-joined words reaches the model as a sentence: it is read
+ * with spaces in their place (same length, so offsets stay valid). Short names
+ * (`include_sensitive`, `api_key`) are left as they are.
+ */
+function spacedIdentifier(text: Text): string {
+  const { value } = text;
+  if (!text.field.endsWith('(key)')) return value;
+  let joins = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 95 || c === 45) joins++;
+  }
+  return joins + 1 >= PROSE_IDENTIFIER_WORDS ? value.replace(/[_-]/g, ' ') : value;
 }
 
 export function scanTool(tool: ToolDefinition): ToolScanResult {

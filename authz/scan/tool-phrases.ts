@@ -5,6 +5,13 @@
  * model* is normal ("Use this tool when …", "DEPRECATED: use read_text_file instead", the
  * fetch tool's "Although originally you did not have internet access …"), so every rule
  * needs an imperative aimed at something other than using this tool as described.
+ *
+ * Real servers' descriptions tell the model how and when to call *this* tool ("Always call this
+ * tool instead of calculating manually", "confirm the amount before calling this tool", "you
+ * MUST always call this tool to get an execution plan") and name their sibling tools ("call
+ * list_teams first"): neither is a reference to another server's tool. The prompt detector's
+ * tool-call rules are therefore replaced here by ones that leave "this tool" out, and a named
+ * tool counts only with what it is told to carry (a URL, an address, a credential file).
  */
 import type { PhraseRule } from '../detectors/phrases.js';
 import { INJECTION_PHRASES } from '../detectors/prompt.js';
@@ -20,8 +27,19 @@ const FROM_PROMPT: Readonly<Record<string, ScanRule>> = {
   'prompt-tool-call-instruction': 'cross-tool-reference',
 };
 
-const SECRET_FILES =
-  'id_rsa|id_ed25519|id_ecdsa|id_dsa|ssh|aws|env|mcp|credentials|netrc|npmrc|pgpass|kube|kubeconfig|passwd|shadow|keychain|wallet|claude_desktop_config';
+/**
+ * Credential files whose names are not also everyday words. `aws`, `ssh`, `env`, `mcp`,
+ * `kube`, `wallet` are found by their path spelling instead (secret-paths.ts).
+ */
+const SECRET_FILES = 'id_rsa|id_ed25519|id_ecdsa|id_dsa|authorized_keys|netrc|npmrc|pgpass|passwd|claude_desktop_config';
+
+/** The prompt detector's tool-call rules, without the self-reference "this tool" (see above). */
+const TOOL_CALL_RULE = 'prompt-tool-call-instruction';
+const TOOL_CALLS: readonly PhraseRule[] = [
+  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'call|invoke|trigger|execute ~1 the|that|another|other|a ~1 tool|tools', unlessNegated: true },
+  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'before|after|instead|prior ?of|to using|calling|invoking|running|executing ~2 any|the|that|other|another ~1 tool|tools', unlessNegated: true },
+  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'always|first|must ~2 call|invoke|use|run ~2 the|that ~1 tool|function', unlessNegated: true },
+];
 
 const SCANNER_ONLY: readonly PhraseRule[] = [
   // Instructions addressed to the model that override its normal behaviour.
@@ -33,20 +51,27 @@ const SCANNER_ONLY: readonly PhraseRule[] = [
   { rule: 'hidden-instruction', what: 'instructions outside the tool call', pattern: 'instructions|instruction ~2 into account ~2 without|even' },
   { rule: 'hidden-instruction', what: 'instruction to read before use', pattern: 'before|prior ?to using|calling|answering|responding|invoking|running ~6 read|fetch|open|load|cat|get' },
   // Where data is sent.
-  { rule: 'exfiltration', what: 'secret file', pattern: `read|open|cat|load|include|attach|send|upload|access|fetch|get ~6 ${SECRET_FILES}` },
+  { rule: 'exfiltration', what: 'secret file', pattern: `read|open|cat|load|include|attach|send|upload|access|fetch|get ~6 ${SECRET_FILES}`, unlessNegated: true },
+  { rule: 'exfiltration', what: 'secrets sent with the result', pattern: 'send|forward|post|upload|transmit|include|append|attach|pass|add ~8 api|access|secret|private ~1 keys|key|tokens|token', unlessNegated: true },
   { rule: 'exfiltration', what: 'content passed through a side parameter', pattern: 'pass|put|include|insert|append|add|place|provide|send|copy ~4 its|their|the|it|this|that|user\'s|users|all ~2 content|contents|value|values|keys|key|token|tokens|credentials|conversation|history|output|result|data|it|them ~3 as|in|into|inside|to ~2 the|a ~1 parameter|argument|field|param|sidenote|notes|metadata|context|token' },
   { rule: 'exfiltration', what: 'content passed through a side parameter', pattern: 'pass|put|include|send ~2 user\'s|users|the|your ~1 api|secret|private|access ~1 keys|key|tokens|token|credentials|password|passwords' },
   { rule: 'exfiltration', what: 'conversation forwarded', pattern: 'include|send|forward|append|pass|attach|copy ~2 the|entire|full|whole|all ~2 conversation|chat|history|context|messages' },
   { rule: 'exfiltration', what: 'recipient redirection', pattern: 'set|change|override|replace|redirect|rewrite ~2 the|all|every ~1 recipient|recipients|address|addresses|emails|email|destination' },
-  { rule: 'exfiltration', what: 'copy to an outside address', pattern: 'bcc|cc|forward|proxy|proxying|redirect|recipient|recipients|emails ~6 <email>|<url>' },
+  // A recipient field's own description gives example addresses ("Recipient email addresses, e.g.
+  // alice@example.com"); a poisoned one sends every message to a fixed one.
+  { rule: 'exfiltration', what: 'copy to an outside address', pattern: 'bcc|cc|forward|proxy|proxying|redirect ~6 <email>|<url>' },
+  { rule: 'exfiltration', what: 'copy to an outside address', pattern: 'all|every|each|any ~1 emails|email|messages|message|mail ~3 to <email>|<url>' },
   { rule: 'exfiltration', what: 'download and run', pattern: 'curl|wget|iwr|invoke-webrequest ~4 <url>' },
   // Other tools.
-  { rule: 'cross-tool-reference', what: 'instruction to call another tool', pattern: 'call|invoke|trigger|execute|run ?the <ident>' },
+  { rule: 'cross-tool-reference', what: 'another tool told to carry data out', pattern: `call|invoke|trigger|execute|run ?the <ident> ~8 <url>|<email>|${SECRET_FILES}`, unlessNegated: true },
+  { rule: 'cross-tool-reference', what: 'another tool told to carry data out', pattern: 'call|invoke|trigger|execute|run ?the <ident> ~6 contents of' },
   { rule: 'cross-tool-reference', what: 'condition on another tool', pattern: 'when|whenever|if|while ~1 the|a|any ~2 tool|tools|server|servers ~1 is|are present|available|called|used|invoked|loaded|installed|connected' },
   { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'supersedes|replaces|overrides|shadows|overrules ~4 tool|tools|server|servers' },
-  { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'always use|call|invoke|prefer ~2 it|this|me ~1 instead|first' },
+  // "Always call this tool instead of calculating manually" is how clean tools ask to be used;
+  // "always call me/it first" speaks as the tool, in every request.
+  { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'always use|call|invoke|prefer ~2 it|me ~1 instead|first' },
   { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'rather|instead than|of ~1 the|any|all ~1 other|others|another' },
-  { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'always call|invoke|use|run ~2 it|this|me ~1 first|before' },
+  { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'always call|invoke|use|run ~2 it|me ~1 first|before' },
   { rule: 'cross-tool-reference', what: 'instruction tied to another operation', pattern: 'before|after ~8 execute|run|call|use|invoke this tool|function' },
   { rule: 'cross-tool-reference', what: 'instruction to every request', pattern: 'for|on every|each|all request|requests|call|calls|message|messages|query|queries' },
   // Keeping the user in the dark.
@@ -56,7 +81,8 @@ const SCANNER_ONLY: readonly PhraseRule[] = [
 ];
 
 export const TOOL_PHRASES: readonly PhraseRule[] = [
-  ...INJECTION_PHRASES.map((r) => ({ ...r, rule: FROM_PROMPT[r.rule] ?? 'hidden-instruction' })),
+  ...INJECTION_PHRASES.filter((r) => r.rule !== TOOL_CALL_RULE).map((r) => ({ ...r, rule: FROM_PROMPT[r.rule] ?? 'hidden-instruction' })),
+  ...TOOL_CALLS,
   ...SCANNER_ONLY,
 ];
 

@@ -61,7 +61,7 @@ describe('mcp-warden tools scan', () => {
     // The span points at the matched text itself.
     expect(poisoned.description.slice(hidden?.span?.start, hidden?.span?.end)).toBe('<IMPORTANT>');
     const exfil = findings.find((f) => f.rule === 'exfiltration');
-    expect(poisoned.description.slice(exfil?.span?.start, exfil?.span?.end)).toBe('read ~/.ssh');
+    expect(poisoned.description.slice(exfil?.span?.start, exfil?.span?.end)).toBe('read ~/.ssh/id_rsa');
   });
 
   it('reads a JSON array of tools; exit 0 when nothing is found', async () => {
