@@ -126,6 +126,15 @@ describe('inspectUrl: schemes and host lists', () => {
     },
   );
 
+  it('WebSocket URLs follow the same host rules as http by default', () => {
+    expect(ruleOf('wss://stream.example.com:9443/ws/ticker')).toBeUndefined();
+    expect(ruleOf('ws://chat.example.org/socket?room=1')).toBeUndefined();
+    expect(ruleOf('ws://127.0.0.1:9229/inspector')).toBe('ssrf-private-address');
+    expect(ruleOf('wss://metadata.google.internal/')).toBe('ssrf-metadata');
+    expect(ruleOf('wss://user@stream.example.com/')).toBe('ssrf-userinfo');
+    expect(ruleOf('ws://example.com/', rule({ schemes: ['https'] }))).toBe('ssrf-scheme');
+  });
+
   it('rule.schemes overrides the default', () => {
     const httpsOnly = rule({ schemes: ['https'] });
     expect(ruleOf('http://example.com/', httpsOnly)).toBe('ssrf-scheme');

@@ -19,7 +19,12 @@ import type { ArgumentRule } from '../api/types.js';
 import { describeToken, excerptAround, hexValue, percentDecodeOnce } from './decode.js';
 import type { DetectorFinding, KindInspector } from './types.js';
 
-const DEFAULT_SCHEMES: ReadonlySet<string> = new Set(['http', 'https']);
+/**
+ * WebSocket URLs share http's authority and host rules (WHATWG special schemes) and open with an
+ * HTTP request, so the host checks cover them as they cover http. ftp stays out: an FTP server's
+ * PASV reply can point the client at an internal address that the URL never names.
+ */
+const DEFAULT_SCHEMES: ReadonlySet<string> = new Set(['http', 'https', 'ws', 'wss']);
 /** WHATWG "special" schemes: any run of slashes after the colon leads to the authority. */
 const SPECIAL_SCHEMES = new Set(['http', 'https', 'ws', 'wss', 'ftp', 'file']);
 const MAX_URL_LENGTH = 8192;
