@@ -39,7 +39,7 @@ export const INJECTION_PHRASES: readonly PhraseRule[] = [
   { rule: 'prompt-conceal-from-user', what: 'instruction to hide from the user', pattern: "not|don't|dont|never|without ~1 tell|telling|inform|informing|mention|mentioning|reveal|revealing|notify|notifying|alert|alerting|let|letting|show|showing ~2 the|your ~1 user|users|human|humans|operator", unlessFollowedBy: 'to' },
   { rule: 'prompt-conceal-from-user', what: 'instruction to hide from the user', pattern: 'hide|conceal|keep ~3 from ~1 the|your ~1 user|users|human|humans' },
   { rule: 'prompt-conceal-from-user', what: 'instruction to hide from the user', pattern: 'the|your user|users ~1 must|should|will|need|does|do ~1 not|never ~1 know|see|notice|learn|find|be|suspect', unlessFollowedBy: 'able' },
-  { rule: 'prompt-conceal-from-user', what: 'instruction to act covertly', pattern: 'secretly|covertly|surreptitiously ~3 send|call|read|forward|include|add|copy|upload|post|exfiltrate|change|modify|pass|append|use|run' },
+  { rule: 'prompt-conceal-from-user', what: 'instruction to act covertly', pattern: 'secretly|covertly|surreptitiously|quietly|silently ~3 send|call|read|forward|include|add|copy|upload|post|exfiltrate|change|modify|pass|append|use|run' },
   { rule: 'prompt-conceal-from-user', what: 'instruction to act covertly', pattern: "without ?the user|user's|users ~1 knowing|knowledge|noticing|consent|awareness|permission" },
   // Sending data elsewhere.
   { rule: 'prompt-exfiltration', what: 'exfiltration', pattern: 'exfiltrate|exfiltrating|exfiltration|exfil' },

@@ -46,7 +46,7 @@ const SCANNER_ONLY: readonly PhraseRule[] = [
   { rule: 'hidden-instruction', what: 'note addressed to the model', pattern: 'note|notes|message|instruction|instructions to|for ?the assistant|model|ai|llm|agent|ais|models' },
   { rule: 'hidden-instruction', what: 'urgency marker', pattern: 'this is ?very|extremely|really|critically important' },
   { rule: 'hidden-instruction', what: 'urgency marker', pattern: 'very|extremely important side effect' },
-  { rule: 'hidden-instruction', what: 'instruction override', pattern: 'previous|prior|earlier|above|other|usual|normal instructions|rules|guidelines|guidance|policies ~6 do|does not ~1 apply' },
+  { rule: 'hidden-instruction', what: 'instruction override', pattern: 'previous|prior|earlier|above|other|usual|normal instructions|rules|guidelines|guidance|policies ~6 do|does|no not|longer ~1 apply|applies' },
   { rule: 'hidden-instruction', what: 'instruction to skip confirmation', pattern: 'without asking|confirmation|confirming|approval|permission|consent' },
   { rule: 'hidden-instruction', what: 'instructions outside the tool call', pattern: 'instructions|instruction ~2 into account ~2 without|even' },
   { rule: 'hidden-instruction', what: 'instruction to read before use', pattern: 'before|prior ?to using|calling|answering|responding|invoking|running ~6 read|fetch|open|load|cat|get' },
