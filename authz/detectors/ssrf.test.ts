@@ -119,7 +119,7 @@ describe('inspectUrl: parser confusion is refused', () => {
 });
 
 describe('inspectUrl: schemes and host lists', () => {
-  it.each(['file:///etc/passwd', 'gopher://127.0.0.1:6379/_x', 'dict://x:11211/', 'ftp://example.com/', 'jar:http://x!/', 'javascript:alert(1)', 'ldap://x/'])(
+  it.each(['file:///etc/passwd', 'gopher://127.0.0.1:6379/_x', 'dict://x:11211/', 'tftp://example.com/x', 'sftp://example.com/x', 'jar:http://x!/', 'javascript:alert(1)', 'ldap://x/'])(
     'default schemes refuse %s',
     (value) => {
       expect(ruleOf(value)).toBe('ssrf-scheme');
@@ -133,6 +133,15 @@ describe('inspectUrl: schemes and host lists', () => {
     expect(ruleOf('wss://metadata.google.internal/')).toBe('ssrf-metadata');
     expect(ruleOf('wss://user@stream.example.com/')).toBe('ssrf-userinfo');
     expect(ruleOf('ws://example.com/', rule({ schemes: ['https'] }))).toBe('ssrf-scheme');
+  });
+
+  it('ftp URLs to public hosts pass by default and follow the host rules', () => {
+    expect(ruleOf('ftp://ftp.gnu.org/gnu/tar/tar-1.35.tar.xz')).toBeUndefined();
+    expect(ruleOf('ftp://ftp.debian.org/debian/README')).toBeUndefined();
+    expect(ruleOf('ftp://127.0.0.1:21/etc/passwd')).toBe('ssrf-private-address');
+    expect(ruleOf('ftp://0xa9fea9fe/latest/meta-data/')).toBe('ssrf-metadata');
+    expect(ruleOf('ftp://anonymous:x@ftp.example.org/pub/')).toBe('ssrf-userinfo');
+    expect(ruleOf('ftp://ftp.example.org/pub', rule({ schemes: ['https'] }))).toBe('ssrf-scheme');
   });
 
   it('rule.schemes overrides the default', () => {

@@ -20,11 +20,13 @@ import { describeToken, excerptAround, hexValue, percentDecodeOnce } from './dec
 import type { DetectorFinding, KindInspector } from './types.js';
 
 /**
- * WebSocket URLs share http's authority and host rules (WHATWG special schemes) and open with an
- * HTTP request, so the host checks cover them as they cover http. ftp stays out: an FTP server's
- * PASV reply can point the client at an internal address that the URL never names.
+ * The web schemes, held to the host rules: WebSocket and ftp URLs share http's authority syntax
+ * (WHATWG special schemes), and public downloads still live on ftp (ftp.gnu.org, Debian mirrors).
+ * An FTP server's PASV reply can point the client at an address the URL never names, but an
+ * http server's redirect can do the same: neither is visible in the argument, so both are left
+ * to the fetcher's egress policy. `schemes` on the rule narrows this (`[https]`).
  */
-const DEFAULT_SCHEMES: ReadonlySet<string> = new Set(['http', 'https', 'ws', 'wss']);
+const DEFAULT_SCHEMES: ReadonlySet<string> = new Set(['http', 'https', 'ws', 'wss', 'ftp']);
 /** WHATWG "special" schemes: any run of slashes after the colon leads to the authority. */
 const SPECIAL_SCHEMES = new Set(['http', 'https', 'ws', 'wss', 'ftp', 'file']);
 const MAX_URL_LENGTH = 8192;
