@@ -368,7 +368,7 @@ const argumentRuleSchema: SchemaNode = object(
       1024,
     ),
     deny: stringList('path: glob roots refused after normalisation; url: host globs refused.', {}, 1024),
-    schemes: stringList('url: allowed URL schemes, e.g. https.', {}, 32),
+    schemes: stringList('url: allowed URL schemes (default http, https, ws, wss, ftp; every one is held to the host rules), e.g. [https].', {}, 32),
     commands: stringList('command and shell: allowed program names (argv[0]).', {}, 256),
     sql: object('sql and sql-fragment: statement restrictions. Omitted for kind sql or sql-fragment: readOnly true.', {
       readOnly: field({
