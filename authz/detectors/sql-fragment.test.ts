@@ -231,3 +231,68 @@ describe('inspectSqlFragment: probe shapes from sources other than the DEV lists
     expect(ruleOf(value)).toBeUndefined();
   });
 });
+
+describe('inspectSqlFragment: held-out round 2 classes', () => {
+  it.each([
+    // A value that opens by closing the quote and goes on into logic or a group.
+    ["' or title", 'sqli-quote-break'],
+    ["' AND (EXISTS)", 'sqli-quote-break'],
+    ["' having 2", 'sqli-quote-break'],
+    ['\') or ("z', 'sqli-quote-break'],
+    ["' or \"", 'sqli-quote-break'],
+    ["' (select top 3", 'sqli-subquery'],
+    // Groups closed below the value's own nesting, AND/OR, then reopened for the template.
+    ['7)) or ((7', 'sqli-paren-break'],
+    ['4) and (5', 'sqli-paren-break'],
+    // A parenthesised OR with a true constant after HAVING / WHERE.
+    ['uid having (1 or 1)', 'sqli-tautology'],
+    ['uid where (true or 1)', 'sqli-tautology'],
+    ['x having (uid or true)', 'sqli-tautology'],
+    // `--` glued to text: a comment for SQL Server and PostgreSQL.
+    [' or 1 --x', 'sqli-tautology'],
+    ["2 and 2--'", 'sqli-tautology'],
+    ['--sp_password', 'sqli-comment'],
+    // Oracle BINARY_FLOAT / BINARY_DOUBLE suffixes glued to a keyword.
+    ['3fUNION SELECT 4', 'sqli-union'],
+    ['-2DUNION ALL SELECT name FROM t', 'sqli-union'],
+    // Stacked metadata statements.
+    ["\\'; describe accounts; --", 'sqli-stacked'],
+    ['9; SHOW TABLES', 'sqli-stacked'],
+  ])('%j → %s', (value, rule) => {
+    expect(ruleOf(value)).toBe(rule);
+  });
+
+  it.each([
+    // Apostrophes that belong to a word before or after them.
+    "teachers' or parents' signatures",
+    "the drivers' and riders' union",
+    "'60s or '70s rock",
+    "Pick 'n' Mix",
+    "isn't or wasn't",
+    "Sons' and Daughters' Day",
+    "D'Or or silver",
+    // Double-quoted phrase searches that start with AND / OR.
+    '"OR ELSE WHAT"',
+    '"and then there were none"',
+    // Lists and groups that close what they open, or never reopen.
+    '(x) or (y)',
+    'answer a) or b)',
+    '1) tea 2) coffee',
+    'pick 3 or 4',
+    '(2 or 3) rooms',
+    // Dashes in prose and numbers.
+    'rock and roll--live',
+    'jazz or blues--mostly',
+    '2019--2020',
+    // Numbers glued to words that are not keywords.
+    '2Door coupe',
+    '3Dfx Voodoo',
+    '4d6 dice',
+    // A question about SQL that mentions ORDER BY after a word.
+    'what does ORDER BY do',
+    'desc; show more',
+    'Price; desc',
+  ])('%j passes', (value) => {
+    expect(ruleOf(value)).toBeUndefined();
+  });
+});

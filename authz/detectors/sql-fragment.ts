@@ -430,6 +430,15 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
 
   /** Where the value's own closing quote sits (quote contexts). */
   let breakAt = -1;
+  /** The value opens with the closing quote (only blanks before it): no prose word owns it. */
+  let leadBreak = false;
+  /** Code tokens after a leading break: AND/OR/HAVING right after it, then anything. */
+  let leadLogic: Item | undefined;
+  let afterLeadLogic = 0;
+  let leadNext: Cls | undefined;
+  let minDepth = 0;
+  /** AND/OR right after a `)` that closed below the value's own nesting (`1)) or ((1`). */
+  let parenLogicAt = -1;
   /** The last string token runs to the end of the value unterminated (bare context). */
   let openString = false;
   if (quote !== 0) {
@@ -437,6 +446,7 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
     lx.next();
     if (!lx.closed) return undefined;
     breakAt = lx.end - 1;
+    leadBreak = isBlank(value, 0, breakAt);
   }
 
   for (;;) {
@@ -453,6 +463,18 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
           return sig('sqli-quote-break', 'SQL between a closing quote and a reopened string', logicAt, value.length);
         }
       }
+      // `' or name`, `' having 1`: a value that *starts* by closing the quote has no word
+      // the quote could belong to (unlike `parents' or guardians'`), and goes on into logic.
+      // A value wrapped in double quotes is usually a phrase search (`"AND WHEN THE KIDS…"`): there
+      // the quote must be followed by `)` or the logic by a group to count.
+      if (leadLogic !== undefined && afterLeadLogic > 0 && (quote === QUOTE || breakOnly > 0 || leadNext === '(')) {
+        return sig('sqli-quote-break', `value opens by closing the quote, then ${leadLogic.text.toUpperCase()}`, leadLogic.start, value.length);
+      }
+      // `1)) or ((1`: closes groups the value never opened, joins AND/OR and reopens as many
+      // for the template's own closing parentheses. `option a) or b)` never reopens.
+      if (parenLogicAt >= 0 && depth === 0 && !invalid) {
+        return sig('sqli-paren-break', 'closing parenthesis, AND/OR, then reopened', parenLogicAt, value.length);
+      }
       // `where's my order`: an apostrophe that never closes is prose, not a constant.
       if (quote === 0 && logicAtStart && sinceLogic === 1 && isLiteral(last?.cls) && !(last?.cls === 's' && openString)) {
         return sig('sqli-tautology', 'AND/OR with a constant', logicAt, value.length);
@@ -465,8 +487,16 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
       }
       return undefined;
     }
-    const text = lx.text;
-    const cls = classify(type, text);
+    let text = lx.text;
+    let cls = classify(type, text);
+    // Oracle's BINARY_FLOAT / BINARY_DOUBLE suffixes: `1fUNION` lexes as `1f UNION`.
+    if (cls === 'n' && hist.length > 0 && isFloatSuffixed(at(1), lx.start, text)) {
+      const keyword = KEYWORDS.get(text.slice(1));
+      if (keyword !== undefined) {
+        text = text.slice(1);
+        cls = keyword;
+      }
+    }
     const item: Item = { cls, text, start: lx.start, end: lx.end };
     balancedByTemplate = cls === 's' && !lx.closed && lx.delimiter === quote;
     openString = cls === 's' && !lx.closed;
@@ -489,12 +519,17 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
         return sig('sqli-comment', 'expression after a closing quote, then a comment', item.start, item.end);
       }
       if (quote === 0 && (p1?.cls === 'v' || p1?.cls === 'V')) return sig('sqli-comment', 'comment after a variable', item.start, item.end);
+      // SQL Server leaves any statement that mentions sp_password out of its trace log.
+      if (lx.delimiter === 45 && containsWord(value, item.start + 2, item.end, 'sp_password')) {
+        return sig('sqli-comment', 'comment naming sp_password (hides the query from the trace log)', item.start, item.end);
+      }
       const blockInline = lx.delimiter === 42 && lx.closed;
       const numeric = p1?.cls === '1' && isNumberText(p1.text);
       if (quote === 0 && !blockInline && (p1?.cls === ')' || (numeric && (p2 === undefined || p2.cls === 'o')))) {
         return sig('sqli-comment', 'comment truncating after a value', item.start, item.end);
       }
-      if (sinceLogic >= 1 && sinceLogic <= LOGIC_REACH && isOperand(p1?.cls) && !invalid) {
+      // Under the glued-dash reading only a constant may precede the comment: `rock and roll--live` is prose.
+      if (sinceLogic >= 1 && sinceLogic <= LOGIC_REACH && (dialect === FRAGMENT_GLUED_DASH ? isLiteral(p1?.cls) : isOperand(p1?.cls)) && !invalid) {
         return sig('sqli-tautology', 'AND/OR with a constant, then a comment', logicAt, item.end);
       }
       if (p1 !== undefined && isLiteral(p1.cls) && at(2)?.cls === '=' && at(3)?.cls === p1.cls) {
@@ -503,12 +538,14 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
       continue;
     }
 
-    if (quote !== 0 && codeSeen === 0 && !continuesAfterString(item)) return undefined;
+    if (quote !== 0 && codeSeen === 0 && !continuesAfterString(item) && !(leadBreak && cls === '(')) return undefined;
     if (isValue(cls) && p1 !== undefined && (isValue(p1.cls) || p1.cls === ')') && !(cls === 's' && p1.cls === 's')) invalid = true;
     codeSeen++;
     if (cls === ')' || cls === ';') {
       if (codeSeen - 1 === breakOnly) breakOnly++;
     }
+    if (leadLogic !== undefined && afterLeadLogic++ === 0) leadNext = cls;
+    else if (leadBreak && codeSeen - 1 === breakOnly && (cls === '&' || text === 'having')) leadLogic = item;
 
     if (pending !== undefined) {
       const pend = pending;
@@ -599,6 +636,11 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
       case ')':
         depth--;
         if (depth < 0) unbalancedParen = true;
+        if (depth < minDepth) minDepth = depth;
+        // `having (1 or 1)`, `where (id or true)`: a group that is always true.
+        if (p1 !== undefined && p2?.cls === '&' && (p2.text === 'or' || p2.text === '||') && isOperand(at(3)?.cls) && at(4)?.cls === '(' && isProbeConstant(p1, at(3))) {
+          return sig('sqli-tautology', 'OR with a true constant in parentheses', at(4)?.start ?? p2.start, item.end);
+        }
         break;
       case '=':
         comparisons++;
@@ -627,6 +669,11 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
         break;
       case 'n':
         if (CATALOG_WORDS.has(text)) return sig('sqli-catalog', `system catalog ${text}`, item.start, item.end);
+        // MySQL `; DESC users`, `; SHOW TABLES`: stacked metadata statements.
+        if (p1?.cls === ';' && (text === 'desc' || text === 'describe' || text === 'show')) {
+          const verb = text;
+          pending = { test: (n) => n.cls === 'n' && (verb !== 'show' || SHOW_OBJECTS.has(n.text)), rule: 'sqli-stacked', message: `${verb.toUpperCase()} statement after a break`, start: p1.start };
+        }
         if (p1?.text === 'set' && p2?.cls === ';') {
           pending = { test: (n) => n.cls === '=', rule: 'sqli-stacked', message: 'stacked SET statement', start: p2.start };
         }
@@ -644,7 +691,8 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
         if ((text === 'outfile' || text === 'dumpfile') && p1?.text === 'into') return sig('sqli-outfile', `INTO ${text.toUpperCase()}`, p1.start, item.end);
         if ((text === 'delay' || text === 'time') && p1?.text === 'waitfor') return sig('sqli-time', 'WAITFOR DELAY', p1.start, item.end);
         if (text === 'by' && p1 !== undefined && (p1.text === 'order' || p1.text === 'group')) {
-          if (quote !== 0 || (p2 !== undefined && isOperand(p2.cls))) return sig('sqli-order-by', `${p1.text.toUpperCase()} BY probe`, p1.start, item.end);
+          // After a bare word (`what does ORDER BY do`) only a column number makes it a probe.
+          if (quote !== 0 || (p2 !== undefined && isOperand(p2.cls) && p2.cls !== 'n')) return sig('sqli-order-by', `${p1.text.toUpperCase()} BY probe`, p1.start, item.end);
           const clause = p1;
           pending = { test: (n) => n.cls === '1', rule: 'sqli-order-by', message: `${clause.text.toUpperCase()} BY column number`, start: clause.start };
         }
@@ -660,6 +708,7 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
     if (cls === '&') {
       if (text === 'and' || text === '&&') sawAnd = true;
       else sawOr = true;
+      if (depth < 0 && depth === minDepth && p1?.cls === ')' && parenLogicAt < 0) parenLogicAt = p1.start;
     }
 
     if (cls === '&' || ((text === 'having' || text === 'where') && (p1 === undefined || isOperand(p1.cls)))) {
@@ -698,6 +747,28 @@ function digitBefore(value: string, at: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
+/** `1f` / `1d` right before `word` with no space: Oracle reads the letter as the number's type suffix. */
+function isFloatSuffixed(prev: Item | undefined, start: number, word: string): boolean {
+  if (prev?.cls !== '1' || prev.end !== start || !isNumberText(prev.text) || word.length < 3) return false;
+  const c = word.charCodeAt(0);
+  return c === 102 || c === 100;
+}
+
+/** Whether `value[from, to)` holds `word` (lower-case) case-insensitively, without allocating. */
+function containsWord(value: string, from: number, to: number, word: string): boolean {
+  for (let i = from; i + word.length <= to; i++) {
+    let k = 0;
+    for (; k < word.length; k++) {
+      const c = value.charCodeAt(i + k);
+      if ((c >= 65 && c <= 90 ? c + 32 : c) !== word.charCodeAt(k)) break;
+    }
+    if (k === word.length) return true;
+  }
+  return false;
+}
+
+const SHOW_OBJECTS = new Set(['tables', 'databases', 'schemas', 'columns', 'grants', 'variables', 'processlist', 'users', 'privileges']);
+
 function push(hist: Item[], item: Item): void {
   hist.push(item);
   if (hist.length > HISTORY) hist.shift();
@@ -705,6 +776,9 @@ function push(hist: Item[], item: Item): void {
 
 const QUOTE_BLIND: SqlDialect = { ...FRAGMENT, name: 'fragment-quote-blind', quotesAsText: true, nestedComments: true };
 const FRAGMENT_NESTED: SqlDialect = { ...FRAGMENT, name: 'fragment-nested-comments', nestedComments: true };
+/** `1 or 1--x`, `--sp_password`: SQL Server and PostgreSQL need no space after `--`. */
+const FRAGMENT_GLUED_DASH: SqlDialect = { ...FRAGMENT, name: 'fragment-glued-dash', dashCommentNeedsSpace: false };
+const GLUED_DASH_RULES = new Set(['sqli-tautology', 'sqli-comment']);
 const UNION_WORD = /union/i;
 
 /** Contexts worth lexing: a quote context only matters when the value holds that quote. */
@@ -718,6 +792,10 @@ function signalFor(value: string): Signal | undefined {
   for (const dialect of bare) {
     const s = analyse(value, 0, dialect);
     if (s !== undefined) return s;
+  }
+  if (hasGluedDashes(value)) {
+    const s = analyse(value, 0, FRAGMENT_GLUED_DASH);
+    if (s !== undefined && GLUED_DASH_RULES.has(s.rule) && (s.rule !== 'sqli-comment' || s.message.includes('sp_password'))) return s;
   }
   for (const dialect of quoted) {
     if (value.includes("'")) {
@@ -733,6 +811,17 @@ function signalFor(value: string): Signal | undefined {
     return analyse(value, 0, QUOTE_BLIND, true);
   }
   return undefined;
+}
+
+/** `--` followed by something other than a space (the bare MySQL reading saw no comment there). */
+function hasGluedDashes(value: string): boolean {
+  let i = value.indexOf('--');
+  while (i >= 0) {
+    const c = value.charCodeAt(i + 2);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && !Number.isNaN(c)) return true;
+    i = value.indexOf('--', i + 2);
+  }
+  return false;
 }
 
 /** One round of query-string decoding (`+` is a space); undefined when nothing changes. */
