@@ -296,3 +296,25 @@ describe('inspectSqlFragment: held-out round 2 classes', () => {
     expect(ruleOf(value)).toBeUndefined();
   });
 });
+
+describe('inspectSqlFragment: held-out round 2 classes (lists, Access operators, prose dashes)', () => {
+  it.each([
+    // An INSERT … VALUES breakout: the quote closes into a list and an unopened `)`, then a comment.
+    ["',0) zzz /*", 'sqli-comment'],
+    ["'),NULL) x y /*", 'sqli-comment'],
+    // Microsoft Access's EQV / IMP joining a closed quote back into a string.
+    ["a' Imp 'b", 'sqli-quote-break'],
+  ])('%j → %s', (value, rule) => {
+    expect(ruleOf(value)).toBe(rule);
+  });
+
+  it.each([
+    'rock and roll -- the best',
+    'salt or pepper -- either',
+    "Lee, Ann', 'Bo) /* cc */",
+    'Imp of the Perverse',
+    'Eqv Technologies',
+  ])('%j passes', (value) => {
+    expect(ruleOf(value)).toBeUndefined();
+  });
+});

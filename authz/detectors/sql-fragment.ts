@@ -75,7 +75,8 @@ const KEYWORDS: ReadonlyMap<string, Cls> = new Map<string, Cls>([
   ['union', 'U'],
   ['select', 'S'],
   ...STATEMENT_WORDS.map((w): [string, Cls] => [w, 'E']),
-  ['and', '&'], ['or', '&'], ['xor', '&'],
+  // EQV and IMP are Microsoft Access's logical operators.
+  ['and', '&'], ['or', '&'], ['xor', '&'], ['eqv', '&'], ['imp', '&'],
   ['not', 'N'],
   ...['like', 'rlike', 'regexp', 'ilike', 'is', 'in', 'between', 'sounds', 'glob'].map((w): [string, Cls] => [w, '=']),
   ...['order', 'group', 'having', 'limit', 'into', 'procedure', 'offset'].map((w): [string, Cls] => [w, 'B']),
@@ -436,6 +437,8 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
   let leadLogic: Item | undefined;
   let afterLeadLogic = 0;
   let leadNext: Cls | undefined;
+  /** The first code token after the quote break. */
+  let breakInto: Cls | undefined;
   let minDepth = 0;
   /** AND/OR right after a `)` that closed below the value's own nesting (`1)) or ((1`). */
   let parenLogicAt = -1;
@@ -519,6 +522,11 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
         return sig('sqli-comment', 'expression after a closing quote, then a comment', item.start, item.end);
       }
       if (quote === 0 && (p1?.cls === 'v' || p1?.cls === 'V')) return sig('sqli-comment', 'comment after a variable', item.start, item.end);
+      // `',NULL) … /*`: the quote closes into a list and a `)` the value never opened (an
+      // INSERT … VALUES breakout), and a comment cuts the rest of the template.
+      if (quote !== 0 && depth < 0 && (breakInto === ',' || breakInto === ')') && !proseDashes) {
+        return sig('sqli-comment', 'closing quote, list and parenthesis, then a comment', item.start, item.end);
+      }
       // SQL Server leaves any statement that mentions sp_password out of its trace log.
       if (lx.delimiter === 45 && containsWord(value, item.start + 2, item.end, 'sp_password')) {
         return sig('sqli-comment', 'comment naming sp_password (hides the query from the trace log)', item.start, item.end);
@@ -528,8 +536,9 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
       if (quote === 0 && !blockInline && (p1?.cls === ')' || (numeric && (p2 === undefined || p2.cls === 'o')))) {
         return sig('sqli-comment', 'comment truncating after a value', item.start, item.end);
       }
-      // Under the glued-dash reading only a constant may precede the comment: `rock and roll--live` is prose.
-      if (sinceLogic >= 1 && sinceLogic <= LOGIC_REACH && (dialect === FRAGMENT_GLUED_DASH ? isLiteral(p1?.cls) : isOperand(p1?.cls)) && !invalid) {
+      // In a bare value, a word before the comment is prose (`rock and roll -- live`); under
+      // the glued-dash reading only a constant may precede it.
+      if (sinceLogic >= 1 && sinceLogic <= LOGIC_REACH && (dialect === FRAGMENT_GLUED_DASH || (quote === 0 && p1?.cls === 'n') ? isLiteral(p1?.cls) : isOperand(p1?.cls)) && !invalid) {
         return sig('sqli-tautology', 'AND/OR with a constant, then a comment', logicAt, item.end);
       }
       if (p1 !== undefined && isLiteral(p1.cls) && at(2)?.cls === '=' && at(3)?.cls === p1.cls) {
@@ -539,6 +548,7 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
     }
 
     if (quote !== 0 && codeSeen === 0 && !continuesAfterString(item) && !(leadBreak && cls === '(')) return undefined;
+    if (codeSeen === 0) breakInto = cls;
     if (isValue(cls) && p1 !== undefined && (isValue(p1.cls) || p1.cls === ')') && !(cls === 's' && p1.cls === 's')) invalid = true;
     codeSeen++;
     if (cls === ')' || cls === ';') {
