@@ -396,13 +396,14 @@ export class PhraseMatcher {
     return found;
   }
 
-  /** Up to `max` matches, at most one per rule name. */
-  findAll(text: string, max = 16): PhraseMatch[] {
+  /** Up to `max` matches, at most one per rule name (or per `what`, with `by` = 'what'). */
+  findAll(text: string, max = 16, by: 'rule' | 'what' = 'rule'): PhraseMatch[] {
     const out: PhraseMatch[] = [];
     const seen = new Set<string>();
     this.scan(text, (m) => {
-      if (!seen.has(m.rule)) {
-        seen.add(m.rule);
+      const key = by === 'rule' ? m.rule : m.what;
+      if (!seen.has(key)) {
+        seen.add(key);
         out.push(m);
       }
       return out.length < max;

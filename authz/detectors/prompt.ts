@@ -44,7 +44,10 @@ export const INJECTION_PHRASES: readonly PhraseRule[] = [
   // Sending data elsewhere.
   { rule: 'prompt-exfiltration', what: 'exfiltration', pattern: 'exfiltrate|exfiltrating|exfiltration|exfil' },
   { rule: 'prompt-exfiltration', what: 'instruction to send data to an outside address', pattern: `send|forward|post|upload|transmit|leak|email|mail|share|copy|report|submit|deliver ~4 ${SENSITIVE} ~4 to|at|into <url>|<email>`, unlessNegated: true },
-  { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: `send|forward|post|upload|transmit|leak|email|share ~3 ${SECRETS}`, unlessNegated: true },
+  // Not `email`: "email addresses when the token has the read scope" uses it as a noun.
+  { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: `send|forward|post|upload|transmit|leak ~3 ${SECRETS}`, unlessNegated: true },
+  // "Pages in the same browser context share cookies" states a fact; sharing is sending only with a recipient.
+  { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: `share ~3 ${SECRETS} ~3 with|to`, unlessNegated: true, unlessFollowedBy: 'each' },
   // Copying a token into a header or a CLI prompt is how-to text; into the answer or a URL it leaks.
   { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: `copy|include|append|attach|pass|add|put ~3 ${SECRETS} ~6 your|next ~1 reply|response|answer|output|message`, unlessNegated: true },
   { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: `copy|include|append|attach|pass|add|put ~3 ${SECRETS} ~3 url|link|query|parameter|argument|field`, unlessNegated: true },
@@ -61,6 +64,8 @@ const ANGLE_TAGS = new Set([
   'system', '/system', 'sys', '<sys', 'important', '/important', 'instructions', 'instruction', 'hidden', 'secret',
   'admin', 'system_prompt', 'systemprompt', 'system-prompt', 'developer', 'assistant', 'im_start', '|im_start|',
   '|im_end|', '|system|', '|endoftext|', '|start_header_id|', '|eot_id|', '|assistant|', '|user|', 'override',
+  // "System update" blocks that claim a new version of the rules (<SYSTEM_UPDATE version="2.1.0">).
+  'system_update', 'system-update', 'system_note', 'system-note', 'system_notice',
 ]);
 const BRACKET_TAGS = new Set(['inst', '/inst', 'system', 'system override', 'systemoverride', 'admin', 'override', 'hidden instruction', 'important', 'sys', 'system message', 'system prompt']);
 const HASH_TAGS = new Set(['system', 'assistant', 'new instructions', 'system prompt']);

@@ -11,7 +11,7 @@ import { PhraseMatcher } from '../detectors/phrases.js';
 import { findFakeTag } from '../detectors/prompt.js';
 import { excerptAround, findInvisible } from '../detectors/unicode.js';
 import { findSecretPathUse } from './secret-paths.js';
-import { SEVERITY, TOOL_PHRASES, type ScanRule } from './tool-phrases.js';
+import { SEVERITY, TOOL_PHRASES, WEAK_FINDINGS, type ScanRule } from './tool-phrases.js';
 
 export interface ScanFinding extends ToolFinding {
   readonly rule: ScanRule;
@@ -96,7 +96,7 @@ function scanText(text: Text, add: (rule: ScanRule, what: string, start: number,
   if (tag !== undefined) add('hidden-instruction', `hidden-instruction tag ${tag.tag}`, tag.start, tag.end);
   const secret = findSecretPathUse(value);
   if (secret !== undefined) add('exfiltration', `credential file after "${secret.verb}"`, secret.start, secret.end);
-  for (const m of PHRASES.findAll(spacedIdentifier(text), 8)) add(m.rule as ScanRule, m.what, m.start, m.end);
+  for (const m of PHRASES.findAll(spacedIdentifier(text), 8, 'what')) add(m.rule as ScanRule, m.what, m.start, m.end);
 }
 
 /** Identifiers of this many words or more are read as prose (`read_id_rsa_and_include_it`). */
@@ -121,6 +121,7 @@ function spacedIdentifier(text: Text): string {
 export function scanTool(tool: ToolDefinition): ToolScanResult {
   const findings: ScanFinding[] = [];
   const seen = new Set<string>();
+  const weak = new Set<ScanFinding>();
   let digest: string;
   try {
     digest = toolDigest(tool);
@@ -139,12 +140,30 @@ export function scanTool(tool: ToolDefinition): ToolScanResult {
       continue;
     }
     scanText(text, (rule, what, start, end) => {
-      const key = `${rule}\u0000${text.field}`;
+      // A weak marker must not hide a finding of the same rule in the same field.
+      const key = `${rule}\u0000${text.field}\u0000${WEAK_FINDINGS.has(what) ? what : ''}`;
       if (seen.has(key) || findings.length >= MAX_FINDINGS) return;
       seen.add(key);
       const severity = rule === 'invisible-unicode' && what.includes('tag') ? 'critical' : SEVERITY[rule];
-      findings.push({ rule, severity, excerpt: excerptAround(text.value, start, end), message: what, span: { field: text.field, start, end } });
+      const finding: ScanFinding = { rule, severity, excerpt: excerptAround(text.value, start, end), message: what, span: { field: text.field, start, end } };
+      findings.push(finding);
+      // A property name addressing the model is no way real servers write: never weak there.
+      if (WEAK_FINDINGS.has(what) && !text.field.endsWith('(key)')) weak.add(finding);
     });
   }
-  return { name: typeof tool.name === 'string' ? tool.name : '', digest, findings };
+  return { name: typeof tool.name === 'string' ? tool.name : '', digest, findings: withoutLoneWeakMarker(findings, weak) };
+}
+
+/**
+ * Real servers address the model ("Note to LLM:", "[IMPORTANT] If auto-discovery fails …") and
+ * ask for every call ("for each message"); poisoned ones pair such a marker with what it asks.
+ * A marker from WEAK_FINDINGS counts only next to a different finding.
+ */
+function withoutLoneWeakMarker(findings: ScanFinding[], weak: ReadonlySet<ScanFinding>): ScanFinding[] {
+  const kinds = new Set<string>();
+  for (const f of findings) {
+    if (!weak.has(f)) return findings;
+    kinds.add(f.message);
+  }
+  return kinds.size >= 2 ? findings : [];
 }

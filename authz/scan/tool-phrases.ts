@@ -16,6 +16,12 @@
 import type { PhraseRule } from '../detectors/phrases.js';
 import { INJECTION_PHRASES } from '../detectors/prompt.js';
 
+/** Markers real servers use too: a tool is flagged on them only with a second, different marker. */
+const NOTE_TO_MODEL = 'note addressed to the model';
+const PREFER_ME = 'preference for this tool';
+const EVERY_REQUEST = 'instruction to every request';
+export const WEAK_FINDINGS: ReadonlySet<string> = new Set([NOTE_TO_MODEL, PREFER_ME, EVERY_REQUEST, 'hidden-instruction tag [important]']);
+
 export type ScanRule = 'hidden-instruction' | 'exfiltration' | 'cross-tool-reference' | 'conceal-from-user' | 'invisible-unicode';
 
 /** The prompt detector's phrase rules, renamed to the scanner's rule names. */
@@ -36,20 +42,26 @@ const SECRET_FILES = 'id_rsa|id_ed25519|id_ecdsa|id_dsa|authorized_keys|netrc|np
 /** The prompt detector's tool-call rules, without the self-reference "this tool" (see above). */
 const TOOL_CALL_RULE = 'prompt-tool-call-instruction';
 const TOOL_CALLS: readonly PhraseRule[] = [
-  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'call|invoke|trigger|execute ~1 the|that|another|other|a ~1 tool|tools', unlessNegated: true },
+  // "Execute a tool by name" is how a meta-tool describes itself; the attack names which tool.
+  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'call|invoke|trigger|execute ~1 the|that|another|other ~1 tool|tools', unlessNegated: true },
   { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'before|after|instead|prior ?of|to using|calling|invoking|running|executing ~2 any|the|that|other|another ~1 tool|tools', unlessNegated: true },
   { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'always|first|must ~2 call|invoke|use|run ~2 the|that ~1 tool|function', unlessNegated: true },
 ];
 
 const SCANNER_ONLY: readonly PhraseRule[] = [
   // Instructions addressed to the model that override its normal behaviour.
-  { rule: 'hidden-instruction', what: 'note addressed to the model', pattern: 'note|notes|message|instruction|instructions to|for ?the assistant|model|ai|llm|agent|ais|models' },
+  // Weak (see WEAK_FINDINGS): real servers write "Note to LLM: omit the instance size" too.
+  { rule: 'hidden-instruction', what: NOTE_TO_MODEL, pattern: 'note|notes|message|instruction|instructions to|for ?the assistant|model|ai|llm|agent|ais|models|agents' },
+  // Weak: "use this tool no matter how many arguments are given" is preference manipulation only with another marker.
+  { rule: 'cross-tool-reference', what: PREFER_ME, pattern: 'use|call|choose|pick this|me ~2 regardless|whatever' },
+  { rule: 'cross-tool-reference', what: PREFER_ME, pattern: 'use|call|choose|pick this|me ~2 no matter' },
   { rule: 'hidden-instruction', what: 'urgency marker', pattern: 'this is ?very|extremely|really|critically important' },
   { rule: 'hidden-instruction', what: 'urgency marker', pattern: 'very|extremely important side effect' },
   { rule: 'hidden-instruction', what: 'instruction override', pattern: 'previous|prior|earlier|above|other|usual|normal instructions|rules|guidelines|guidance|policies ~6 do|does|no not|longer ~1 apply|applies' },
   { rule: 'hidden-instruction', what: 'instruction to skip confirmation', pattern: 'without asking|confirmation|confirming|approval|permission|consent' },
   { rule: 'hidden-instruction', what: 'instructions outside the tool call', pattern: 'instructions|instruction ~2 into account ~2 without|even' },
-  { rule: 'hidden-instruction', what: 'instruction to read before use', pattern: 'before|prior ?to using|calling|answering|responding|invoking|running ~6 read|fetch|open|load|cat|get' },
+  // Not `get`: "before calling this tool. Use atlas-get-regions to resolve …" reads a hyphenated tool name as words.
+  { rule: 'hidden-instruction', what: 'instruction to read before use', pattern: 'before|prior ?to using|calling|answering|responding|invoking|running ~6 read|fetch|open|load|cat' },
   // Where data is sent.
   { rule: 'exfiltration', what: 'secret file', pattern: `read|open|cat|load|include|attach|send|upload|access|fetch|get ~6 ${SECRET_FILES}`, unlessNegated: true },
   { rule: 'exfiltration', what: 'secrets sent with the result', pattern: 'send|forward|post|upload|transmit|include|append|attach|pass|add ~8 api|access|secret|private ~1 keys|key|tokens|token', unlessNegated: true },
@@ -62,6 +74,8 @@ const SCANNER_ONLY: readonly PhraseRule[] = [
   { rule: 'exfiltration', what: 'copy to an outside address', pattern: 'bcc|cc|forward|proxy|proxying|redirect ~6 <email>|<url>' },
   { rule: 'exfiltration', what: 'copy to an outside address', pattern: 'all|every|each|any ~1 emails|email|messages|message|mail ~3 to <email>|<url>' },
   { rule: 'exfiltration', what: 'download and run', pattern: 'curl|wget|iwr|invoke-webrequest ~4 <url>' },
+  { rule: 'exfiltration', what: 'copy to an outside address', pattern: 'add|include|put|insert|append <email> ~3 bcc|cc' },
+  { rule: 'exfiltration', what: 'files sent to an outside address', pattern: 'upload|uploads|send|sends|post|posts|copy|copies|sync|syncs|push|pushes every|all|each ~3 file|files|document|documents ~8 <url>|<email>', unlessNegated: true },
   // Other tools.
   { rule: 'cross-tool-reference', what: 'another tool told to carry data out', pattern: `call|invoke|trigger|execute|run ?the <ident> ~8 <url>|<email>|${SECRET_FILES}`, unlessNegated: true },
   { rule: 'cross-tool-reference', what: 'another tool told to carry data out', pattern: 'call|invoke|trigger|execute|run ?the <ident> ~6 contents of' },
@@ -70,14 +84,18 @@ const SCANNER_ONLY: readonly PhraseRule[] = [
   // "Always call this tool instead of calculating manually" is how clean tools ask to be used;
   // "always call me/it first" speaks as the tool, in every request.
   { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'always use|call|invoke|prefer ~2 it|me ~1 instead|first' },
-  { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'rather|instead than|of ~1 the|any|all ~1 other|others|another' },
+  { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'rather|instead than|of ~1 ?the|any|all ~1 other|others|another' },
+  { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'changes|modifies|alters|overrides|redefines how <ident> ~1 behaves|works|operates' },
   { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'always call|invoke|use|run ~2 it|me ~1 first|before' },
   { rule: 'cross-tool-reference', what: 'instruction tied to another operation', pattern: 'before|after ~8 execute|run|call|use|invoke this tool|function' },
-  { rule: 'cross-tool-reference', what: 'instruction to every request', pattern: 'for|on every|each|all request|requests|call|calls|message|messages|query|queries' },
+  // Weak: "the stack trace for each message" enumerates results.
+  { rule: 'cross-tool-reference', what: EVERY_REQUEST, pattern: 'for|on every|each|all request|requests|call|calls|message|messages|query|queries' },
   // Keeping the user in the dark.
   { rule: 'conceal-from-user', what: 'secret operation', pattern: 'secret|confidential|covert|hidden operation|step|task|instruction|instructions|action' },
   { rule: 'conceal-from-user', what: 'instruction not to mention', pattern: "not|never|don't|dont mention|reveal|disclose|tell ~1 this|that|it|these" },
   { rule: 'conceal-from-user', what: 'instruction to keep quiet', pattern: 'keep ~3 hidden|secret|quiet|private|confidential' },
+  { rule: 'conceal-from-user', what: 'instruction to keep quiet', pattern: 'keep ~3 to yourself' },
+  { rule: 'conceal-from-user', what: 'instruction not to mention', pattern: "not|never|don't|dont surface|explain|disclose|display|report ~3 to ?the|your user|users" },
 ];
 
 export const TOOL_PHRASES: readonly PhraseRule[] = [
