@@ -23,21 +23,57 @@ export interface SqlIssue {
 const QUERY_STARTS = new Set(['select', 'with', 'values', 'table', 'explain']);
 
 /**
- * Words that start (or are) a statement that writes, changes state, or executes code.
- * `into` and locking reads are reported separately.
+ * Words that start a statement that writes, changes state, or executes code. A query may
+ * hold them as names (`SELECT cluster, release FROM t`, `ORDER BY set`), so in the middle of
+ * a statement one is refused only where a statement could have ended just before it: T-SQL
+ * (and Sybase ASE, Synapse) runs statements written back to back without `;`, and the other
+ * dialects are held to the same reading as defence in depth. `into` and locking reads are
+ * reported separately; `call` covers the ODBC/JDBC escape `{call proc}` too.
  */
 const WRITE_WORDS = new Set([
   'insert', 'update', 'delete', 'merge', 'upsert', 'replace', 'drop', 'create', 'alter', 'truncate',
   'rename', 'grant', 'revoke', 'deny', 'copy', 'exec', 'execute', 'call', 'do', 'begin', 'commit',
-  'rollback', 'savepoint', 'release', 'abort', 'set', 'reset', 'load', 'attach', 'detach', 'vacuum',
-  'analyze', 'analyse', 'reindex', 'cluster', 'checkpoint', 'refresh', 'shutdown', 'lock', 'unlock',
-  'kill', 'flush', 'reconfigure', 'declare', 'waitfor', 'prepare', 'deallocate', 'listen', 'notify',
-  'unlisten', 'pragma', 'handler', 'install', 'uninstall', 'backup', 'restore', 'dbcc', 'bulk',
-  'outfile', 'dumpfile', 'discard', 'unload',
+  'rollback', 'savepoint', 'save', 'release', 'abort', 'set', 'reset', 'load', 'attach', 'detach',
+  'vacuum', 'reindex', 'cluster', 'checkpoint', 'refresh', 'shutdown', 'lock', 'unlock', 'kill',
+  'flush', 'reconfigure', 'declare', 'waitfor', 'prepare', 'deallocate', 'listen', 'notify',
+  'unlisten', 'pragma', 'handler', 'install', 'uninstall', 'backup', 'restore', 'dump', 'dbcc',
+  'bulk', 'outfile', 'dumpfile', 'discard', 'unload', 'writetext', 'updatetext', 'receive', 'send',
+  'setuser', 'enable', 'disable',
 ]);
 
-/** Words that behave like functions when followed by `(` (MySQL `REPLACE()`, `INSERT()`). */
-const WRITE_WORDS_AS_FUNCTIONS = new Set(['replace', 'insert']);
+/**
+ * Reserved in PostgreSQL and MySQL, so never an unquoted name, and they execute the statement
+ * (`EXPLAIN (COSTS OFF, ANALYZE) …`, MySQL `PROCEDURE ANALYSE()`): refused wherever they stand.
+ */
+const ALWAYS_REFUSED_WORDS = new Set(['analyze', 'analyse']);
+
+/** Statements PostgreSQL (and MySQL) accept inside parentheses of one query: `WITH x AS (DELETE …)`. */
+const NESTED_WRITE_WORDS = new Set(['insert', 'update', 'delete', 'merge']);
+
+/**
+ * Words after which no statement can have ended: no statement ends with `SELECT`, `WHERE`,
+ * `AND`, `BY`, `FROM` and the like, so a write word right after one is a name
+ * (`SELECT update FROM t`, `ORDER BY set`), not the start of a second statement.
+ */
+const CONTINUATION_WORDS = new Set([
+  'select', 'distinct', 'where', 'and', 'or', 'not', 'on', 'by', 'from', 'join', 'in', 'is', 'like',
+  'ilike', 'between', 'case', 'when', 'then', 'having', 'union', 'intersect', 'except',
+]);
+
+/**
+ * Binary operators no statement ends with. Not `*` (`SELECT *`), `?` (a parameter marker
+ * is a whole expression), `#`, `@`, `!` or a backtick (T-SQL names may start with `#`/`@`).
+ */
+const CONTINUATION_OPERATORS = new Set([
+  '=', '<', '>', '<=', '>=', '<>', '!=', '<=>', '+', '-', '/', '%', '^', '&', '|', '||', '&&', '~',
+  '<<', '>>', '::', ':=', '->', '->>',
+]);
+
+/** Words that behave like functions when followed by `(` (MySQL `REPLACE()`, `INSERT()`, `TRUNCATE()`). */
+const WRITE_WORDS_AS_FUNCTIONS = new Set(['replace', 'insert', 'truncate']);
+
+/** Longest backtick-quoted name read as one name where backticks are not quotes. */
+const MAX_BACKTICK_NAME = 256;
 
 const MAX_PAREN_DEPTH = 256;
 
@@ -49,10 +85,17 @@ interface Pending {
   afterAs: boolean;
   afterCharacter: boolean;
   afterFor: boolean;
+  /** The previous code token cannot end a statement (see CONTINUATION_WORDS). */
+  afterContinuation: boolean;
+  afterLParen: boolean;
 }
 
 function issue(rule: string, message: string, start: number, end: number): SqlIssue {
   return { rule, message, start, end };
+}
+
+function notReadOnly(w: Pending): SqlIssue {
+  return issue('sql-not-read-only', `${w.text.toUpperCase()} in a read-only query`, w.start, w.end);
 }
 
 /** Decides a word once the token after it is known. */
@@ -75,8 +118,10 @@ function resolveWord(w: Pending, nextType: TokenType, policy: FunctionPolicy, re
     return issue('sql-locking-clause', 'locking clause FOR SHARE/UPDATE', w.start, w.end);
   }
   if (w.text === 'set' && w.afterCharacter) return undefined;
-  if (WRITE_WORDS.has(w.text)) return issue('sql-not-read-only', `${w.text.toUpperCase()} in a read-only query`, w.start, w.end);
-  return undefined;
+  if (ALWAYS_REFUSED_WORDS.has(w.text)) return notReadOnly(w);
+  if (!WRITE_WORDS.has(w.text)) return undefined;
+  if (w.afterContinuation && !(w.afterLParen && NESTED_WRITE_WORDS.has(w.text))) return undefined;
+  return notReadOnly(w);
 }
 
 /** Checks one dialect; returns the first issue. */
@@ -87,11 +132,12 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
   let depth = 0;
   let prevType: TokenType = Tok.End;
   let prevText = '';
+  let prevContinues = false;
   let pending: Pending | undefined;
   let quotedName: { text: string; start: number; end: number } | undefined;
 
   for (;;) {
-    const t = lx.next();
+    let t = lx.next();
     if (t === Tok.Comment) continue;
     if (pending !== undefined) {
       const found = resolveWord(pending, t, policy, readOnly);
@@ -112,57 +158,90 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
       codeInStatement = 0;
       prevType = t;
       prevText = ';';
+      prevContinues = false;
       continue;
     }
     if (codeInStatement === 0 && statements > 0) {
       return issue('sql-multiple-statements', 'more than one statement', lx.start, lx.end);
     }
     codeInStatement++;
+    const start = lx.start;
+    let end = lx.end;
+    let closed = lx.closed;
+    if (t === Tok.Operator && !dialect.backtickIdentifiers && value.charCodeAt(start) === C_BACKTICK) {
+      // `Driver's name`, `Set Name` where backticks are not quotes: the query only runs where
+      // they quote names (MySQL, SQLite, BigQuery); under T-SQL a backtick is a syntax error
+      // that stops the whole batch, and under PostgreSQL an operator that no statement or
+      // data-modifying CTE can start with. A span without `;` or a line break hides no
+      // statement boundary, so it is read as the name it is (and still checked as one).
+      const spanEnd = backtickNameEnd(value, start);
+      if (spanEnd > 0) {
+        t = Tok.QuotedIdent;
+        end = spanEnd;
+        closed = true;
+        lx.seek(spanEnd);
+      }
+    }
     if (t === Tok.LParen) {
       depth++;
-      if (depth > MAX_PAREN_DEPTH) return issue('sql-too-complex', `parentheses nested deeper than ${MAX_PAREN_DEPTH}`, lx.start, lx.end);
+      if (depth > MAX_PAREN_DEPTH) return issue('sql-too-complex', `parentheses nested deeper than ${MAX_PAREN_DEPTH}`, start, end);
     } else if (t === Tok.RParen) {
       if (depth > 0) depth--;
     }
-    if (t === Tok.Word || (t === Tok.QuotedIdent && lx.closed && lx.end - lx.start <= 66)) {
-      const text = t === Tok.Word ? lx.text : value.slice(lx.start + 1, lx.end - 1).toLowerCase();
+    if (readOnly && isFirstCodeWord(codeInStatement) && t !== Tok.LParen && t !== Tok.Word) {
+      // Includes quoted names: T-SQL runs `[dbo].[purge]` at the start of a batch as EXEC.
+      return issue('sql-parse-error', 'not an SQL statement', start, end);
+    }
+    if (t === Tok.Word || (t === Tok.QuotedIdent && closed && end - start <= 66)) {
+      const text = t === Tok.Word ? lx.text : value.slice(start + 1, end - 1).toLowerCase();
       if (t === Tok.Word && readOnly && isFirstCodeWord(codeInStatement) && !QUERY_STARTS.has(text)) {
-        return issue('sql-not-read-only', `${text.toUpperCase()} statement is not a read-only query`, lx.start, lx.end);
+        return issue('sql-not-read-only', `${text.toUpperCase()} statement is not a read-only query`, start, end);
       }
       if (t === Tok.QuotedIdent) {
         // Quoted names are never keywords, but they can still name a catalog.
-        if (text !== '' && isSensitiveRelation(text)) return issue('sql-sensitive-relation', `system catalog ${text}`, lx.start, lx.end);
-        quotedName = { text, start: lx.start, end: lx.end };
-      } else if (t === Tok.Word && !dialect.backtickIdentifiers && backtickWrapped(value, lx.start, lx.end)) {
-        // `update` in a dialect without backtick quoting: the query only runs where backticks
-        // quote names (MySQL, SQLite, BigQuery), and elsewhere the backtick is a syntax error
-        // or an operator, which no statement starts with. Still a name, still checked as one.
-        if (isSensitiveRelation(text)) return issue('sql-sensitive-relation', `system catalog ${text}`, lx.start, lx.end);
-        quotedName = { text, start: lx.start, end: lx.end };
-      } else if (readOnly && t === Tok.Word && text === 'data' && prevText === 'export') {
-        return issue('sql-not-read-only', 'EXPORT DATA in a read-only query', lx.start, lx.end);
+        if (text !== '' && isSensitiveRelation(text)) return issue('sql-sensitive-relation', `system catalog ${text}`, start, end);
+        quotedName = { text, start, end };
+      } else if (readOnly && text === 'data' && prevText === 'export') {
+        return issue('sql-not-read-only', 'EXPORT DATA in a read-only query', start, end);
       } else if (text !== '') {
         pending = {
           text,
-          start: lx.start,
-          end: lx.end,
+          start,
+          end,
           afterDot: prevType === Tok.Dot,
           afterAs: prevText === 'as',
           afterCharacter: prevText === 'character' || prevText === 'char',
           afterFor: prevText === 'for',
+          afterContinuation: prevContinues,
+          afterLParen: prevType === Tok.LParen,
         };
       }
-    } else if (readOnly && isFirstCodeWord(codeInStatement) && t !== Tok.LParen) {
-      return issue('sql-parse-error', 'not an SQL statement', lx.start, lx.end);
     }
     prevType = t;
     prevText = t === Tok.Word ? lx.text : '';
+    prevContinues =
+      t === Tok.Comma ||
+      t === Tok.LParen ||
+      (t === Tok.Word && CONTINUATION_WORDS.has(lx.text)) ||
+      (t === Tok.Operator && CONTINUATION_OPERATORS.has(lx.text));
   }
   return undefined;
 }
 
-function backtickWrapped(value: string, start: number, end: number): boolean {
-  return start > 0 && value.charCodeAt(start - 1) === 96 && value.charCodeAt(end) === 96;
+const C_BACKTICK = 96;
+
+/**
+ * End (after the closing backtick) of a backtick-quoted name starting at `start`, or -1 when
+ * the span is unclosed, longer than MAX_BACKTICK_NAME, or holds `;`, a line break or nothing.
+ */
+function backtickNameEnd(value: string, start: number): number {
+  const limit = Math.min(value.length, start + 1 + MAX_BACKTICK_NAME);
+  for (let i = start + 1; i < limit; i++) {
+    const c = value.charCodeAt(i);
+    if (c === C_BACKTICK) return i > start + 1 ? i + 1 : -1;
+    if (c === 59 || c === 10 || c === 13) return -1;
+  }
+  return -1;
 }
 
 /** The first code token of a statement (a leading `(` is allowed and not looked into). */

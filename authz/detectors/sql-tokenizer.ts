@@ -186,6 +186,11 @@ export class SqlLexer {
     return this.pos;
   }
 
+  /** Continues lexing at `pos` (a caller that consumed a span itself); never moves backwards. */
+  seek(pos: number): void {
+    if (pos > this.pos) this.pos = Math.min(pos, this.src.length);
+  }
+
   next(): TokenType {
     const s = this.src;
     const n = s.length;

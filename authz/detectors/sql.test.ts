@@ -118,6 +118,48 @@ describe('inspectSql: dialect forms from sources other than the DEV set', () => 
   });
 });
 
+describe('inspectSql: statement words used as names (held-out text-to-SQL corpora)', () => {
+  it.each([
+    // Unquoted columns named like statements, in positions no statement can end before.
+    'SELECT cluster, COUNT(*) AS members FROM segments GROUP BY cluster ORDER BY cluster',
+    'SELECT title, release FROM vinyl WHERE release >= 1990 ORDER BY release DESC',
+    'SELECT isbn, copy FROM loans WHERE copy > 1 AND notify = 1',
+    'SELECT MAX(load), MIN(reset) FROM gauges',
+    'SELECT handler, abort FROM job_runs WHERE refresh IS NOT NULL',
+    'SELECT a.x FROM a JOIN b ON a.id = b.id WHERE kill BETWEEN 3 AND 9',
+    'SELECT update FROM t',
+    // Multi-word backtick names holding statement words or an apostrophe (SQLite / MySQL / BigQuery).
+    'SELECT `Set Name`, `Update Time` FROM cards WHERE `Drop Rate` > 0.5',
+    "SELECT `Owner's Name`, city FROM shops WHERE status = 'set aside' AND id IN (SELECT shop FROM sales)",
+    'SELECT T2.`Call Type (Primary)` FROM calls AS T1 JOIN logs AS T2 ON T1.id = T2.call_id',
+    // MySQL TRUNCATE(x, d) is a numeric function, not the statement.
+    'SELECT TRUNCATE(price * 1.2, 2) FROM products',
+  ])('allows %j', (value) => {
+    expect(ruleOf(value)).toBeUndefined();
+  });
+
+  it.each([
+    // Where a statement could have ended, the word still starts one (T-SQL runs them back to back).
+    ['SELECT name FROM accounts AS a DELETE FROM accounts', 'sql-not-read-only'],
+    ["SELECT `name` FROM t WHERE k = 'x' EXEC xp_cmdshell 'dir'", 'sql-not-read-only'],
+    ['SELECT ? UPDATE t SET a = 1', 'sql-not-read-only'],
+    ['SELECT 1 # \nDELETE FROM t', 'sql-not-read-only'],
+    ['SELECT TOP 1 `name` FROM t {call purge_all}', 'sql-not-read-only'],
+    // After `(` a write statement is a data-modifying CTE, also where the parser cannot read the query.
+    ['WITH `gone` AS (DELETE FROM `t` RETURNING *) SELECT * FROM `gone`', 'sql-not-read-only'],
+    // ANALYZE is reserved, never a name, and executes the statement wherever it stands.
+    ['EXPLAIN (COSTS OFF, ANALYZE) SELECT `a` FROM t', 'sql-not-read-only'],
+    // A backtick span with `;` or a line break is not read as one name.
+    ['SELECT `a;b` FROM t; DROP TABLE t', 'sql-multiple-statements'],
+    ['SELECT `a\nb` FROM t DELETE FROM t', 'sql-not-read-only'],
+    // A quoted name cannot start a statement (T-SQL runs `[dbo].[proc]` at a batch start).
+    ['`purge` SELECT 1', 'sql-parse-error'],
+    ['SELECT `Owner\'s Name` FROM `pg_shadow`', 'sql-sensitive-relation'],
+  ])('refuses %j', (value, expected) => {
+    expect(ruleOf(value)).toBe(expected);
+  });
+});
+
 describe('inspectSql: rule options', () => {
   it('readOnly: false keeps only the single-statement and denylist checks', () => {
     const writable = rule({ readOnly: false });
