@@ -9,8 +9,8 @@
  * grammar cannot see (backslash escapes, `#` and `/*! *\/` comments).
  */
 import type { SqlArgumentOptions } from '../api/types.js';
-import { ALL_DIALECTS, SqlLexer, Tok, type SqlDialect, type TokenType } from './sql-tokenizer.js';
-import { functionPolicy, isDeniedPackage, isSensitiveRelation, isSensitiveSchema, type FunctionPolicy } from './sql-names.js';
+import { ALL_DIALECTS, isWordChar, SqlLexer, Tok, type SqlDialect, type TokenType } from './sql-tokenizer.js';
+import { functionPolicy, isDeniedPackage, isSensitiveRelation, isSensitiveSchema, isSystemDatabase, type FunctionPolicy } from './sql-names.js';
 
 export interface SqlIssue {
   readonly rule: string;
@@ -38,14 +38,19 @@ const WRITE_WORDS = new Set([
   'flush', 'reconfigure', 'declare', 'waitfor', 'prepare', 'deallocate', 'listen', 'notify',
   'unlisten', 'pragma', 'handler', 'install', 'uninstall', 'backup', 'restore', 'dump', 'dbcc',
   'bulk', 'outfile', 'dumpfile', 'discard', 'unload', 'writetext', 'updatetext', 'receive', 'send',
-  'setuser', 'enable', 'disable',
+  'setuser', 'enable', 'disable', 'analyze', 'analyse',
 ]);
 
 /**
- * Reserved in PostgreSQL and MySQL, so never an unquoted name, and they execute the statement
- * (`EXPLAIN (COSTS OFF, ANALYZE) …`, MySQL `PROCEDURE ANALYSE()`): refused wherever they stand.
+ * Inside an `EXPLAIN` statement these run the explained statement (`EXPLAIN (COSTS OFF,
+ * ANALYZE) …`), so there they are refused wherever they stand; elsewhere they are names
+ * (SQLite and T-SQL accept `analyze` as a column) or MySQL's `PROCEDURE ANALYSE()`, which
+ * follows a word and is refused by the continuation rule.
  */
-const ALWAYS_REFUSED_WORDS = new Set(['analyze', 'analyse']);
+const EXPLAIN_EXECUTING_WORDS = new Set(['analyze', 'analyse']);
+
+/** T-SQL table hints that take update or exclusive locks (`WITH (UPDLOCK, ROWLOCK)`), like `FOR UPDATE`. */
+const LOCKING_HINTS = new Set(['updlock', 'xlock', 'tablockx']);
 
 /** Statements PostgreSQL (and MySQL) accept inside parentheses of one query: `WITH x AS (DELETE …)`. */
 const NESTED_WRITE_WORDS = new Set(['insert', 'update', 'delete', 'merge']);
@@ -88,6 +93,8 @@ interface Pending {
   /** The previous code token cannot end a statement (see CONTINUATION_WORDS). */
   afterContinuation: boolean;
   afterLParen: boolean;
+  /** The statement starts with EXPLAIN. */
+  inExplain: boolean;
 }
 
 function issue(rule: string, message: string, start: number, end: number): SqlIssue {
@@ -99,7 +106,7 @@ function notReadOnly(w: Pending): SqlIssue {
 }
 
 /** Decides a word once the token after it is known. */
-function resolveWord(w: Pending, nextType: TokenType, policy: FunctionPolicy, readOnly: boolean): SqlIssue | undefined {
+function resolveWord(value: string, w: Pending, nextType: TokenType, policy: FunctionPolicy, readOnly: boolean): SqlIssue | undefined {
   if (nextType === Tok.LParen && !w.afterAs) {
     // allowFunctions only adds to what is allowed (policy.denies knows it); it never turns
     // keyword-like words such as exec( into something unchecked.
@@ -108,7 +115,9 @@ function resolveWord(w: Pending, nextType: TokenType, policy: FunctionPolicy, re
   }
   if (nextType === Tok.Dot) {
     if (isDeniedPackage(w.text)) return issue('sql-denied-function', `denied package ${w.text}`, w.start, w.end);
-    if (isSensitiveSchema(w.text)) return issue('sql-sensitive-relation', `system database ${w.text}`, w.start, w.end);
+    if (isSensitiveSchema(w.text) || (isSystemDatabase(w.text) && startsThreePartName(value, w.end))) {
+      return issue('sql-sensitive-relation', `system database ${w.text}`, w.start, w.end);
+    }
   } else if (isSensitiveRelation(w.text)) {
     return issue('sql-sensitive-relation', `system catalog ${w.text}`, w.start, w.end);
   }
@@ -118,8 +127,11 @@ function resolveWord(w: Pending, nextType: TokenType, policy: FunctionPolicy, re
     return issue('sql-locking-clause', 'locking clause FOR SHARE/UPDATE', w.start, w.end);
   }
   if (w.text === 'set' && w.afterCharacter) return undefined;
-  if (ALWAYS_REFUSED_WORDS.has(w.text)) return notReadOnly(w);
+  if (w.afterContinuation && LOCKING_HINTS.has(w.text)) {
+    return issue('sql-locking-clause', `table hint ${w.text.toUpperCase()} takes write locks`, w.start, w.end);
+  }
   if (!WRITE_WORDS.has(w.text)) return undefined;
+  if (w.inExplain && EXPLAIN_EXECUTING_WORDS.has(w.text)) return notReadOnly(w);
   if (w.afterContinuation && !(w.afterLParen && NESTED_WRITE_WORDS.has(w.text))) return undefined;
   return notReadOnly(w);
 }
@@ -133,6 +145,7 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
   let prevType: TokenType = Tok.End;
   let prevText = '';
   let prevContinues = false;
+  let inExplain = false;
   let pending: Pending | undefined;
   let quotedName: { text: string; start: number; end: number } | undefined;
 
@@ -140,7 +153,7 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
     let t = lx.next();
     if (t === Tok.Comment) continue;
     if (pending !== undefined) {
-      const found = resolveWord(pending, t, policy, readOnly);
+      const found = resolveWord(value, pending, t, policy, readOnly);
       if (found !== undefined) return found;
       pending = undefined;
     }
@@ -149,6 +162,14 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
       // still that function where the dialect resolves quoted names to built-ins.
       if (t === Tok.LParen && policy.denies(quotedName.text)) {
         return issue('sql-denied-function', `function ${quotedName.text}() is denied`, quotedName.start, quotedName.end);
+      }
+      // …and a quoted qualifier (`[master].[sys].[x]`, `"mysql".user`) is that database or package.
+      if (t === Tok.Dot) {
+        const q = quotedName;
+        if (isDeniedPackage(q.text)) return issue('sql-denied-function', `denied package ${q.text}`, q.start, q.end);
+        if (isSensitiveSchema(q.text) || (isSystemDatabase(q.text) && startsThreePartName(value, q.end))) {
+          return issue('sql-sensitive-relation', `system database ${q.text}`, q.start, q.end);
+        }
       }
       quotedName = undefined;
     }
@@ -194,8 +215,11 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
     }
     if (t === Tok.Word || (t === Tok.QuotedIdent && closed && end - start <= 66)) {
       const text = t === Tok.Word ? lx.text : value.slice(start + 1, end - 1).toLowerCase();
-      if (t === Tok.Word && readOnly && isFirstCodeWord(codeInStatement) && !QUERY_STARTS.has(text)) {
-        return issue('sql-not-read-only', `${text.toUpperCase()} statement is not a read-only query`, start, end);
+      if (t === Tok.Word && isFirstCodeWord(codeInStatement)) {
+        if (readOnly && !QUERY_STARTS.has(text)) {
+          return issue('sql-not-read-only', `${text.toUpperCase()} statement is not a read-only query`, start, end);
+        }
+        inExplain = text === 'explain';
       }
       if (t === Tok.QuotedIdent) {
         // Quoted names are never keywords, but they can still name a catalog.
@@ -214,6 +238,7 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
           afterFor: prevText === 'for',
           afterContinuation: prevContinues,
           afterLParen: prevType === Tok.LParen,
+          inExplain,
         };
       }
     }
@@ -229,6 +254,40 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
 }
 
 const C_BACKTICK = 96;
+const C_DOT = 46;
+
+/**
+ * Whether the name ending at `end` is followed by `.x.` or `..` (it is the database of a
+ * three-part name such as `master.dbo.t` or `master..t`). Bounded: one name part is read.
+ */
+function startsThreePartName(value: string, end: number): boolean {
+  let i = skipSpaces(value, end);
+  if (value.charCodeAt(i) !== C_DOT) return false;
+  i = skipSpaces(value, i + 1);
+  const c = value.charCodeAt(i);
+  if (c === C_DOT) return true;
+  const close = c === 91 ? 93 : c === 34 || c === C_BACKTICK ? c : -1;
+  if (close >= 0) {
+    const from = i;
+    i++;
+    while (i < value.length && value.charCodeAt(i) !== close) {
+      if (i - from > MAX_BACKTICK_NAME) return false;
+      i++;
+    }
+    if (i >= value.length) return false;
+    i++;
+  } else {
+    const from = i;
+    while (i < value.length && i - from <= MAX_BACKTICK_NAME && isWordChar(value.charCodeAt(i))) i++;
+  }
+  return value.charCodeAt(skipSpaces(value, i)) === C_DOT;
+}
+
+function skipSpaces(value: string, from: number): number {
+  let i = from;
+  while (i < value.length && i - from <= MAX_BACKTICK_NAME && value.charCodeAt(i) <= 32) i++;
+  return i;
+}
 
 /**
  * End (after the closing backtick) of a backtick-quoted name starting at `start`, or -1 when

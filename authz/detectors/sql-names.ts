@@ -14,10 +14,12 @@ const DENIED_FUNCTIONS = [
   'pg_switch_wal', 'pg_switch_xlog', 'pg_create_restore_point', 'pg_backup_*', 'pg_start_backup',
   'pg_stop_backup', 'pg_advisory*', 'pg_try_advisory*', 'pg_notify', 'pg_create_*', 'pg_drop_*',
   'pg_replication_*', 'pg_wal_replay_*', 'pg_log_backend_memory_contexts', 'pg_import_system_collations',
-  'setval', 'nextval', 'query_to_xml*', 'cursor_to_xml*', 'database_to_xml*', 'schema_to_xml*',
+  'setval', 'nextval', 'txid_current', 'pg_current_xact_id', 'query_to_xml*', 'cursor_to_xml*', 'database_to_xml*', 'schema_to_xml*',
   // MySQL / MariaDB / SQLite extensions.
   'load_file', 'sleep', 'benchmark', 'sys_exec', 'sys_eval', 'sys_get', 'sys_set', 'get_lock',
   'master_pos_wait', 'source_pos_wait', 'load_extension', 'readfile', 'writefile', 'fsdir', 'edit',
+  // SQLite: fts3_tokenizer() leaks a pointer with one argument and registers a tokenizer with two.
+  'fts3_tokenizer',
   // SQL Server.
   'xp_*', 'sp_*', 'openrowset', 'opendatasource', 'openquery', 'openxml', 'fn_xe_file_target_read_file',
   'fn_get_audit_file', 'fn_trace_gettable', 'fn_dblog', 'fn_dump_dblog',
@@ -34,14 +36,21 @@ const DENIED_PACKAGES = ['utl_*', 'dbms_*', 'ctxsys', 'httpuritype', 'sys_eval']
 const SENSITIVE_RELATIONS = [
   'pg_shadow', 'pg_authid', 'pg_user', 'pg_auth_members', 'pg_user_mapping', 'pg_user_mappings',
   'pg_hba_file_rules', 'pg_ident_file_mappings', 'pg_file_settings', 'pg_largeobject',
-  'pg_largeobject_metadata', 'pg_db_role_setting', 'pg_stat_activity',
+  'pg_largeobject_metadata', 'pg_db_role_setting', 'pg_stat_activity', 'pg_settings',
   'sysxlogins', 'syslogins', 'sql_logins', 'server_principals', 'sysservers', 'linked_logins',
   'syslinkedlogins', 'sysdatabases', 'sysobjects', 'syscolumns', 'sysusers',
   'all_users', 'dba_*', 'user$', 'v$*', 'gv$*',
 ];
 
-/** Database / schema qualifiers outside the application's data. */
-const SENSITIVE_SCHEMAS = ['master', 'msdb', 'mysql'];
+/** Database / schema qualifiers outside the application's data, in any qualifier position. */
+const SENSITIVE_SCHEMAS = ['msdb', 'mysql'];
+
+/**
+ * SQL Server system databases, sensitive only as the database of a three-part name
+ * (`master.dbo.t`, `master..t`): a two-part `master.customers` is an ordinary schema in
+ * PostgreSQL and MySQL warehouses (master data).
+ */
+const SYSTEM_DATABASES = ['master'];
 
 interface NameSet {
   readonly exact: ReadonlySet<string>;
@@ -69,6 +78,7 @@ const DEFAULT_DENIED = nameSet(DENIED_FUNCTIONS);
 const PACKAGES = nameSet(DENIED_PACKAGES);
 const RELATIONS = nameSet(SENSITIVE_RELATIONS);
 const SCHEMAS = nameSet(SENSITIVE_SCHEMAS);
+const DATABASES = nameSet(SYSTEM_DATABASES);
 
 /** A function policy compiled from the argument rule's `sql` options. */
 export interface FunctionPolicy {
@@ -113,4 +123,8 @@ export function isSensitiveRelation(name: string): boolean {
 
 export function isSensitiveSchema(name: string): boolean {
   return inSet(SCHEMAS, name);
+}
+
+export function isSystemDatabase(name: string): boolean {
+  return inSet(DATABASES, name);
 }

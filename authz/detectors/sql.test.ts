@@ -160,6 +160,37 @@ describe('inspectSql: statement words used as names (held-out text-to-SQL corpor
   });
 });
 
+describe('inspectSql: round-2 held-out classes (locking hints, system databases, EXPLAIN options)', () => {
+  it.each([
+    // T-SQL table hints that take update/exclusive locks are locking reads, like FOR UPDATE.
+    ['SELECT * FROM wallets WITH (UPDLOCK, ROWLOCK) WHERE owner = 7', 'sql-locking-clause'],
+    ['SELECT TOP 1 * FROM jobs WITH (READPAST, XLOCK) ORDER BY id', 'sql-locking-clause'],
+    ['SELECT SUM(amount) FROM ledger WITH (TABLOCKX)', 'sql-locking-clause'],
+    // `master` as the database of a three-part name is SQL Server's system database.
+    ['SELECT name FROM master.dbo.sysprocesses', 'sql-sensitive-relation'],
+    ['SELECT * FROM master..spt_values', 'sql-sensitive-relation'],
+    ['SELECT * FROM [master].[sys].[configurations]', 'sql-sensitive-relation'],
+    // Inside EXPLAIN, ANALYZE runs the statement wherever it stands in the option list.
+    ['EXPLAIN (VERBOSE, ANALYZE) SELECT `id` FROM t', 'sql-not-read-only'],
+    // Functions with side effects found on the attack side.
+    ["SELECT fts3_tokenizer('porter')", 'sql-denied-function'],
+    ['SELECT txid_current()', 'sql-denied-function'],
+    ["SELECT setting FROM pg_settings WHERE name = 'data_directory'", 'sql-sensitive-relation'],
+  ])('refuses %j', (value, expected) => {
+    expect(ruleOf(value)).toBe(expected);
+  });
+
+  it.each([
+    'SELECT * FROM orders WITH (NOLOCK) WHERE status = 2',
+    'SELECT c.name FROM master.customers AS c JOIN master.regions AS r ON r.id = c.region_id',
+    'SELECT `master`.`sku` FROM `master` WHERE `master`.qty > 0',
+    'SELECT analyze, score FROM lab_runs ORDER BY analyze',
+    'EXPLAIN (COSTS OFF) SELECT * FROM orders',
+  ])('allows %j', (value) => {
+    expect(ruleOf(value)).toBeUndefined();
+  });
+});
+
 describe('inspectSql: rule options', () => {
   it('readOnly: false keeps only the single-statement and denylist checks', () => {
     const writable = rule({ readOnly: false });

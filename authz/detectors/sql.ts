@@ -14,7 +14,7 @@ import { loadModule, parseSync } from 'libpg-query';
 import type { ArgumentRule, SqlArgumentOptions } from '../api/types.js';
 import type { DetectorFinding } from './types.js';
 import { lexicalRowLimit, lexicalSqlIssue, type SqlIssue } from './sql-lexical.js';
-import { functionPolicy, isDeniedPackage, isSensitiveRelation, isSensitiveSchema, type FunctionPolicy } from './sql-names.js';
+import { functionPolicy, isDeniedPackage, isSensitiveRelation, isSensitiveSchema, isSystemDatabase, type FunctionPolicy } from './sql-names.js';
 import { MYSQL } from './sql-tokenizer.js';
 import { excerptAround } from './unicode.js';
 import { MISS, VerdictCache, type VerdictCacheLimits } from './verdict-cache.js';
@@ -260,7 +260,7 @@ function nodeIssue(value: string, key: string, node: Node, policy: FunctionPolic
   if (key === 'RangeVar') {
     for (const field of ['catalogname', 'schemaname'] as const) {
       const q = node[field];
-      if (typeof q === 'string' && isSensitiveSchema(q.toLowerCase())) {
+      if (typeof q === 'string' && (isSensitiveSchema(q.toLowerCase()) || (field === 'catalogname' && isSystemDatabase(q.toLowerCase())))) {
         const [s, e] = nameOffset(value, q.toLowerCase(), node.location);
         return { rule: 'sql-sensitive-relation', message: `system database ${q.toLowerCase()}`, start: s, end: e };
       }
