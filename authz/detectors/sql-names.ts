@@ -25,6 +25,13 @@ const DENIED_FUNCTIONS = [
   'fn_get_audit_file', 'fn_trace_gettable', 'fn_dblog', 'fn_dump_dblog',
   // Oracle packages (also matched as qualifiers below) and Informix file functions.
   'utl_*', 'dbms_*', 'httpuritype', 'filetoclob', 'filetoblob', 'lotofile',
+  // Analytics engines: table functions that return a server file's raw content, list server
+  // paths, read the environment or stored secrets (DuckDB), or fetch URLs, reach other
+  // servers and run processes (ClickHouse). DuckDB's read_csv/read_parquet stay allowed:
+  // reading data files is what those tools are for, and DuckDB scopes them itself.
+  'read_text', 'read_blob', 'glob', 'getenv', 'duckdb_secrets', 'which_secret', 'zipfile',
+  'file', 'url', 'urlcluster', 's3', 's3cluster', 'gcs', 'azureblobstorage*', 'hdfs', 'hdfscluster',
+  'remote', 'remotesecure', 'executable', 'mysql', 'postgresql', 'jdbc', 'odbc', 'mongodb', 'redis',
   // Generic dynamic execution.
   'exec', 'execute', 'eval', 'system', 'shell',
 ];

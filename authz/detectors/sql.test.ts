@@ -191,6 +191,35 @@ describe('inspectSql: round-2 held-out classes (locking hints, system databases,
   });
 });
 
+describe('inspectSql: analytics-engine table functions that reach files, URLs, servers or processes', () => {
+  it.each([
+    "SELECT line FROM read_text('/home/app/.netrc')",
+    "SELECT * FROM read_blob('/var/lib/app/master.key')",
+    "SELECT file FROM glob('/root/*')",
+    "SELECT getenv('DATABASE_URL') AS dsn",
+    'SELECT name, secret_type FROM duckdb_secrets()',
+    "SELECT * FROM file('/var/log/auth.log', 'LineAsString')",
+    "SELECT * FROM url('http://10.1.2.3:8500/v1/kv/?recurse', 'JSONEachRow')",
+    "SELECT count() FROM s3('https://example-bucket.s3.amazonaws.com/*.parquet')",
+    "SELECT * FROM remote('replica-2:9000', system.users)",
+    "SELECT * FROM executable('cat /etc/hosts', 'TSV', 'line String')",
+    "SELECT * FROM postgresql('db-admin:5432', 'ops', 'users', 'postgres', 'x')",
+    // Inside a subquery and through the PostgreSQL AST alike.
+    "SELECT id FROM t WHERE EXISTS (SELECT 1 FROM url('http://collector.example/', 'CSV'))",
+  ])('refuses %j', (value) => {
+    expect(ruleOf(value)).toBe('sql-denied-function');
+  });
+
+  it.each([
+    "SELECT region, SUM(amount) FROM read_csv('exports/sales_2024.csv') GROUP BY region",
+    "SELECT * FROM read_parquet('warehouse/orders/*.parquet') LIMIT 10",
+    'SELECT file, url, remote, executable FROM attachments WHERE s3 IS NOT NULL',
+    "SELECT name FROM artists WHERE name GLOB 'Th*'",
+  ])('allows %j', (value) => {
+    expect(ruleOf(value)).toBeUndefined();
+  });
+});
+
 describe('inspectSql: rule options', () => {
   it('readOnly: false keeps only the single-statement and denylist checks', () => {
     const writable = rule({ readOnly: false });
