@@ -8,7 +8,6 @@
  * IIS `%uXXXX` escapes are decoded to the character a lax decoder would produce, and the
  * oddity is reported, so that a detector sees what the most permissive consumer would see.
  */
-import { REDACTED, secretRangesAround } from '../telemetry/redact.js';
 
 /** What a percent-decoding pass saw besides plain `%XX` escapes. */
 export interface DecodeFlags {
@@ -276,35 +275,6 @@ export function foldLookalikes(input: string): string {
   return toText(out, s.length);
 }
 
-const MAX_EXCERPT = 64;
-
-/**
- * A short, printable excerpt around `[start, start+length)`: at most 64 characters, control
- * characters escaped, elisions marked with `…`. Never the whole of a long value.
- */
-export function excerptAround(value: string, start: number, length: number): string {
-  const focus = Math.min(Math.max(length, 1), 24);
-  const from = Math.max(0, start - 18);
-  const to = Math.min(value.length, start + focus + 18);
-  // Secrets are recognised on the unclipped neighbourhood, so one cut by the edge is still masked.
-  const secrets = secretRangesAround(value, from, to);
-  let next = 0;
-  let text = '';
-  for (let i = from; i < to && text.length < MAX_EXCERPT - 2; i++) {
-    const secret = secrets[next];
-    if (secret !== undefined && i >= secret[0]) {
-      text += REDACTED;
-      i = secret[1] - 1;
-      next++;
-      continue;
-    }
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) text += c === 0x0a ? '\\n' : c === 0x0d ? '\\r' : c === 0x09 ? '\\t' : `\\x${c.toString(16).padStart(2, '0')}`;
-    else text += value[i];
-  }
-  if (text.length > MAX_EXCERPT - 2) text = text.slice(0, MAX_EXCERPT - 2);
-  return `${from > 0 ? '…' : ''}${text}${to < value.length ? '…' : ''}`;
-}
 
 /** Printable form of one short token for a message (`';'`, `'\n'`). */
 export function describeToken(token: string, max = 8): string {

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { REDACTED } from '../telemetry/redact.js';
-import { excerptAround as decodeExcerpt } from './decode.js';
+import { excerptAround } from './excerpt.js';
 import { inspectPath } from './path.js';
 import { inspectShell } from './shell.js';
 import { inspectSqlFragment } from './sql-fragment.js';
-import { excerptAround as unicodeExcerpt } from './unicode.js';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
 const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
@@ -38,10 +37,8 @@ describe('detector excerpts mask secrets cut by the excerpt edge', () => {
     expect(leaks(f?.excerpt ?? '', JWT)).toBe(false);
   });
 
-  it.each([
-    ['decode.ts', (v: string, s: number, e: number) => decodeExcerpt(v, s, e - s)],
-    ['unicode.ts', (v: string, s: number, e: number) => unicodeExcerpt(v, s, e)],
-  ])('%s excerptAround: secret on either edge is masked, the rest stays readable', (_name, excerpt) => {
+  it('excerptAround: a secret on either edge is masked, the rest stays readable', () => {
+    const excerpt = excerptAround;
     const left = `prefix ${JWT}; rm -rf /`;
     const semi = left.indexOf(';');
     const l = excerpt(left, semi, semi + 1);

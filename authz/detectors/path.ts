@@ -14,7 +14,8 @@
  */
 import picomatch from 'picomatch';
 import type { ArgumentRule } from '../api/types.js';
-import { decodeCharacterReferences, excerptAround, foldLookalikes, hexValue, percentDecodeRounds } from './decode.js';
+import { decodeCharacterReferences, foldLookalikes, hexValue, percentDecodeRounds } from './decode.js';
+import { excerptAround } from './excerpt.js';
 import type { DetectorFinding, KindInspector } from './types.js';
 
 /** Longest path any mainstream OS accepts (Linux PATH_MAX); longer values are refused. */
@@ -65,7 +66,7 @@ export function compilePathRule(rule: ArgumentRule | undefined): CompiledPathRul
 }
 
 function finding(rule: string, message: string, value: string, at: number, length: number): DetectorFinding {
-  return { detector: 'pathTraversal', rule, message: `pathTraversal: ${message}`, excerpt: excerptAround(value, at, length) };
+  return { detector: 'pathTraversal', rule, message: `pathTraversal: ${message}`, excerpt: excerptAround(value, at, at + length) };
 }
 
 function isFoldedHex(v: number): boolean {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { findFakeTag, inspectText } from './prompt.js';
-import { codeUnitsOf, excerptAround, findInvisible } from './unicode.js';
+import { excerptAround } from './excerpt.js';
+import { codeUnitsOf, findInvisible } from './unicode.js';
 
 const ruleOf = (value: string): string | undefined => inspectText(value, { kind: 'text' })?.rule;
 

@@ -11,7 +11,8 @@
 import type { ArgumentRule } from '../api/types.js';
 import type { DetectorFinding } from './types.js';
 import { PhraseMatcher, type PhraseRule } from './phrases.js';
-import { excerptAround, findInvisible } from './unicode.js';
+import { excerptAround } from './excerpt.js';
+import { findInvisible } from './unicode.js';
 
 const OVERRIDE_VERBS = 'ignore|disregard|forget|override|bypass|neglect|abandon|drop|discard';
 const EARLIER = 'previous|prior|above|earlier|preceding|initial|original|existing|former|old|all|any|every|your|system|developer|safety';

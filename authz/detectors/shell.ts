@@ -27,7 +27,8 @@
  * command-not-allowed, command-unbalanced-quote.
  */
 import type { ArgumentRule } from '../api/types.js';
-import { describeToken, excerptAround, hexValue, percentDecodeRounds } from './decode.js';
+import { describeToken, hexValue, percentDecodeRounds } from './decode.js';
+import { excerptAround } from './excerpt.js';
 import type { DetectorFinding, KindInspector } from './types.js';
 
 interface Hit {
@@ -347,11 +348,12 @@ function isOctal(c: number): boolean {
 
 function toFinding(hit: Hit, value: string, encoded: boolean): DetectorFinding {
   const what = encoded ? `percent-encoded ${hit.what}` : hit.what;
+  const at = encoded ? Math.max(0, value.indexOf('%')) : hit.at;
   return {
     detector: 'commandInjection',
     rule: hit.rule,
     message: `commandInjection: ${what} ${describeToken(hit.token)}`,
-    excerpt: excerptAround(value, encoded ? Math.max(0, value.indexOf('%')) : hit.at, encoded ? 3 : hit.token.length),
+    excerpt: excerptAround(value, at, at + (encoded ? 3 : hit.token.length)),
   };
 }
 
@@ -521,7 +523,7 @@ export const inspectCommand: KindInspector = (value, rule) => {
   const fn = findFunctionDefinition(value);
   if (fn !== undefined) return toFinding(fn, value, false);
   if (scanned.end !== CTX_U) {
-    return { detector: 'commandInjection', rule: 'command-unbalanced-quote', message: 'commandInjection: unterminated quote or trailing backslash', excerpt: excerptAround(value, Math.max(0, value.length - 8), 8) };
+    return { detector: 'commandInjection', rule: 'command-unbalanced-quote', message: 'commandInjection: unterminated quote or trailing backslash', excerpt: excerptAround(value, Math.max(0, value.length - 8), value.length) };
   }
   const compiled = compileCommandRule(rule);
   if (compiled.names === undefined) return undefined;

@@ -21,7 +21,7 @@ import type { ArgumentRule } from '../api/types.js';
 import type { DetectorFinding } from './types.js';
 import { SqlLexer, Tok, type SqlDialect, type TokenType } from './sql-tokenizer.js';
 import { decodeCharacterReferences } from './decode.js';
-import { excerptAround } from './unicode.js';
+import { excerptAround } from './excerpt.js';
 
 /** Lexing rules for fragments: the union of what the common dialects treat as strings and comments. */
 const FRAGMENT: SqlDialect = {

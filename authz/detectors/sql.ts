@@ -16,7 +16,7 @@ import type { DetectorFinding } from './types.js';
 import { lexicalRowLimit, lexicalSqlIssue, type SqlIssue } from './sql-lexical.js';
 import { functionPolicy, isDeniedPackage, isSensitiveRelation, isSensitiveSchema, isSystemDatabase, type FunctionPolicy } from './sql-names.js';
 import { MYSQL } from './sql-tokenizer.js';
-import { excerptAround } from './unicode.js';
+import { excerptAround } from './excerpt.js';
 import { MISS, VerdictCache, type VerdictCacheLimits } from './verdict-cache.js';
 
 /** Longest query inspected; longer values are refused (the parser's cost grows with size). */

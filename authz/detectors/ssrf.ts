@@ -16,7 +16,8 @@
  * ssrf-host-not-allowed.
  */
 import type { ArgumentRule } from '../api/types.js';
-import { describeToken, excerptAround, hexValue, percentDecodeOnce } from './decode.js';
+import { describeToken, hexValue, percentDecodeOnce } from './decode.js';
+import { excerptAround } from './excerpt.js';
 import type { DetectorFinding, KindInspector } from './types.js';
 
 /**
@@ -366,7 +367,7 @@ function classifyName(host: string): HostVerdict | undefined {
 // Parsing
 
 function fail(rule: string, message: string, value: string, at: number, length: number): DetectorFinding {
-  return { detector: 'ssrf', rule, message: `ssrf: ${message}`, excerpt: excerptAround(value, at, length) };
+  return { detector: 'ssrf', rule, message: `ssrf: ${message}`, excerpt: excerptAround(value, at, at + length) };
 }
 
 const FORBIDDEN_HOST_CHARS = new Set([...' #%/:<>?@[\\]^|'].map((c) => c.charCodeAt(0)));

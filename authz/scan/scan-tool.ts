@@ -9,7 +9,8 @@ import { toolDigest } from '../api/digest.js';
 import type { ToolDefinition, ToolFinding } from '../api/types.js';
 import { PhraseMatcher } from '../detectors/phrases.js';
 import { findFakeTag } from '../detectors/prompt.js';
-import { excerptAround, findInvisible } from '../detectors/unicode.js';
+import { excerptAround } from '../detectors/excerpt.js';
+import { findInvisible } from '../detectors/unicode.js';
 import { findSecretPathUse } from './secret-paths.js';
 import { SEVERITY, TOOL_PHRASES, WEAK_FINDINGS, type ScanRule } from './tool-phrases.js';
 
