@@ -29,6 +29,11 @@ export interface PhraseRule {
    * + `to approve it` is advice about what to say, not a secret kept from the user).
    */
   readonly unlessFollowedBy?: string;
+  /**
+   * The phrase does not count right after this word: `can you` + `call the weather tool` is a
+   * request made to the assistant, where an injected instruction tells it what to call.
+   */
+  readonly unlessPrecededBy?: string;
 }
 
 export interface PhraseMatch {
@@ -62,6 +67,8 @@ interface Compiled {
   readonly span: number;
   /** `rule.unlessFollowedBy` as lower-case code units, empty for none. */
   readonly followedBy: readonly number[];
+  /** `rule.unlessPrecededBy` as lower-case code units, empty for none. */
+  readonly precededBy: readonly number[];
 }
 
 const RING = 32;
@@ -383,7 +390,8 @@ export class PhraseMatcher {
     }
     const span = slots.reduce((sum, slot) => sum + (slot.gap > 0 ? slot.gap : 1), 0);
     const followedBy = [...(rule.unlessFollowedBy ?? '')].map((c) => c.charCodeAt(0));
-    return { rule, slots, index, span, followedBy };
+    const precededBy = [...(rule.unlessPrecededBy ?? '')].map((c) => c.charCodeAt(0));
+    return { rule, slots, index, span, followedBy, precededBy };
   }
 
   /** The first match in `text`, or undefined. */
@@ -474,6 +482,8 @@ export class PhraseMatcher {
     let anyFirst = -maxSpan - 1;
     // Words are read one by one at least up to here (past the word that ended skimming).
     let until = 0;
+    // Words before this offset lie in a run of local-part characters without an `@`.
+    let noAt = 0;
     let i = 0;
     for (;;) {
       if (count - anyFirst >= maxSpan && i >= until) {
@@ -513,6 +523,18 @@ export class PhraseMatcher {
           if (email > 0) {
             id = emailId;
             end = email;
+          }
+        } else if ((after === 46 || after === 45 || after === 43) && end >= noAt) {
+          // `mark.black-2134@…`: a local part of several words is one address. The run of
+          // local-part characters is read once: where it has no `@`, no word inside it is
+          // read again (noAt), so dotted and hyphenated prose stays one pass.
+          const at = localPartEnd(units, end, n);
+          const email = (units[at] as number) === 64 && at - i <= MAX_LOCAL ? emailEnd(units, at + 1, n) : -1;
+          if (email > 0) {
+            id = emailId;
+            end = email;
+          } else {
+            noAt = at;
           }
         } else if (after === 58 && id >= 0 && schemes[id] === 1 && end + 2 < n && units[end + 1] === 47 && units[end + 2] === 47) {
           // URL: scheme://… up to whitespace.
@@ -567,6 +589,7 @@ export class PhraseMatcher {
           const start = starts[from & (RING - 1)] as number;
           if (cand.rule.unlessNegated === true && negatedBefore(units, start)) continue;
           if (cand.followedBy.length > 0 && wordAt(units, end, n, cand.followedBy)) continue;
+          if (cand.precededBy.length > 0 && precededBy(units, start, cand.precededBy)) continue;
           if (!onMatch({ rule: cand.rule.rule, what: cand.rule.what, start, end })) return;
         }
       }
@@ -624,6 +647,12 @@ function negatedBefore(units: Uint16Array, start: number): boolean {
   return w2 >= 0 && spells(units, w2, wordEnd(units, w2), NEGATIONS);
 }
 
+/** Whether the word right before `start` (past at most MAX_GAP separators) is `word`. */
+function precededBy(units: Uint16Array, start: number, word: readonly number[]): boolean {
+  const w = wordBefore(units, start);
+  return w >= 0 && spells(units, w, wordEnd(units, w), [word]);
+}
+
 /** Whether the next word after `end` (past at most MAX_GAP separators) is `word`. */
 function wordAt(units: Uint16Array, end: number, n: number, word: readonly number[]): boolean {
   let i = end;
@@ -632,6 +661,20 @@ function wordAt(units: Uint16Array, end: number, n: number, word: readonly numbe
   let k = 0;
   while (k < word.length && i + k < n && CLASS_CHAR[CLASS[units[i + k] as number] as number] === word[k]) k++;
   return k === word.length && (i + k >= n || (CLASS[units[i + k] as number] as number) < APOSTROPHE);
+}
+
+/** Longest local part of an e-mail address (RFC 5321, section 4.5.3.1.1). */
+const MAX_LOCAL = 64;
+
+/** End of the run of word characters, `.`, `-` and `+` from `from` (the `@` of an address, or where the run stops). */
+function localPartEnd(units: Uint16Array, from: number, n: number): number {
+  let k = from;
+  for (;;) {
+    if (k >= n) return n;
+    const c = units[k] as number;
+    if (c !== 46 && c !== 45 && c !== 43 && !isWordCode(c)) return k;
+    k++;
+  }
 }
 
 /** End of `host.tld` after an `@`, or -1 when what follows is not a dotted host. */

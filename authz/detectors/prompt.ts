@@ -17,6 +17,7 @@ import { findInvisible } from './unicode.js';
 const OVERRIDE_VERBS = 'ignore|disregard|forget|override|bypass|neglect|abandon|drop|discard';
 const EARLIER = 'previous|prior|above|earlier|preceding|initial|original|existing|former|old|all|any|every|your|system|developer|safety';
 const SENSITIVE = 'data|conversation|history|chat|chats|credentials|credential|password|passwords|token|tokens|secret|secrets|key|keys|cookies|contents|content|messages|emails|prompt|instructions|env|environment|variables|documents|files|notes|summary|context';
+const SEND_VERBS = 'send|forward|post|upload|transmit|leak|email|mail|share|copy|report|submit|deliver';
 const SECRETS = 'password|passwords|credentials|credential|token|tokens|secret|secrets|cookies|cookie|id_rsa|apikey|api_key|keys';
 const DIRECTIVES = 'instructions|instruction|prompts|prompt|rules|directions|directives|guidelines|guidance|constraints|commands|orders|policies|programming|training';
 
@@ -35,7 +36,9 @@ export const INJECTION_PHRASES: readonly PhraseRule[] = [
   { rule: 'prompt-role-reassignment', what: 'jailbreak mode', pattern: 'developer mode enabled|activated' },
   { rule: 'prompt-instruction-override', what: 'guardrail bypass', pattern: 'ignore|bypass|disable|override|circumvent ~2 safety|content|ethical|moral ~1 filters|filter|guidelines|policies|policy|restrictions|guardrails|protocols' },
   { rule: 'prompt-instruction-override', what: 'guardrail bypass', pattern: 'safety|content|ethical|moral ~1 guidelines|rules|restrictions|policies|filters|guardrails ~2 not|longer ~1 apply' },
-  { rule: 'prompt-instruction-override', what: 'prompt disclosure request', pattern: 'reveal|print|output|repeat|leak|display|dump|disclose|show ~1 your|the ~1 system|initial|hidden|original ~1 prompt|instructions|message' },
+  { rule: 'prompt-instruction-override', what: 'prompt disclosure request', pattern: 'reveal|print|output|repeat|leak|display|dump|disclose|show ~1 your|the ~1 system|initial|hidden|original ~1 prompt|instructions' },
+  // "Show the original message in the thread" is about e-mail; only the system message is the prompt.
+  { rule: 'prompt-instruction-override', what: 'prompt disclosure request', pattern: 'reveal|print|output|repeat|leak|display|dump|disclose|show ~1 your|the ~1 system|hidden ~1 message' },
   // Hiding things from the user.
   { rule: 'prompt-conceal-from-user', what: 'instruction to hide from the user', pattern: "not|don't|dont|never|without ~1 tell|telling|inform|informing|mention|mentioning|reveal|revealing|notify|notifying|alert|alerting|let|letting|show|showing ~2 the|your ~1 user|users|human|humans|operator", unlessFollowedBy: 'to' },
   { rule: 'prompt-conceal-from-user', what: 'instruction to hide from the user', pattern: 'hide|conceal|keep ~3 from ~1 the|your ~1 user|users|human|humans' },
@@ -44,7 +47,7 @@ export const INJECTION_PHRASES: readonly PhraseRule[] = [
   { rule: 'prompt-conceal-from-user', what: 'instruction to act covertly', pattern: "without ?the user|user's|users ~1 knowing|knowledge|noticing|consent|awareness|permission" },
   // Sending data elsewhere.
   { rule: 'prompt-exfiltration', what: 'exfiltration', pattern: 'exfiltrate|exfiltrating|exfiltration|exfil' },
-  { rule: 'prompt-exfiltration', what: 'instruction to send data to an outside address', pattern: `send|forward|post|upload|transmit|leak|email|mail|share|copy|report|submit|deliver ~4 ${SENSITIVE} ~4 to|at|into <url>|<email>`, unlessNegated: true },
+  { rule: 'prompt-exfiltration', what: 'instruction to send data to an outside address', pattern: `${SEND_VERBS} ~4 ${SENSITIVE} ~4 to|at|into <url>|<email>`, unlessNegated: true },
   // Not `email`: "email addresses when the token has the read scope" uses it as a noun.
   { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: `send|forward|post|upload|transmit|leak ~3 ${SECRETS}`, unlessNegated: true },
   // "Pages in the same browser context share cookies" states a fact; sharing is sending only with a recipient.
@@ -53,12 +56,39 @@ export const INJECTION_PHRASES: readonly PhraseRule[] = [
   { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: `copy|include|append|attach|pass|add|put ~3 ${SECRETS} ~6 your|next ~1 reply|response|answer|output|message`, unlessNegated: true },
   { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: `copy|include|append|attach|pass|add|put ~3 ${SECRETS} ~3 url|link|query|parameter|argument|field`, unlessNegated: true },
   // Calling other tools.
-  { rule: 'prompt-tool-call-instruction', what: 'instruction to call a tool', pattern: 'call|invoke|trigger|execute ~1 the|this|that|another|other|a ~1 tool|tools', unlessNegated: true },
-  { rule: 'prompt-tool-call-instruction', what: 'instruction to call a tool', pattern: 'before|after|instead|prior ?of|to using|calling|invoking|running|executing ~2 this|any|the|that|other|another ~1 tool|tools', unlessNegated: true },
+  // "Can you call the weather tool for Berlin?" is the user asking the assistant.
+  { rule: 'prompt-tool-call-instruction', what: 'instruction to call a tool', pattern: 'call|invoke|trigger|execute ~1 the|this|that|another|other|a ~1 tool|tools', unlessNegated: true, unlessPrecededBy: 'you' },
+  // Not a named tool: "after running the migration tool, restart the server" is a how-to step.
+  { rule: 'prompt-tool-call-instruction', what: 'instruction to call a tool', pattern: 'before|after|instead|prior ?of|to using|calling|invoking|running|executing ~2 this|any|the|that|other|another tool|tools', unlessNegated: true },
   { rule: 'prompt-tool-call-instruction', what: 'instruction to call a tool', pattern: 'always|first|must ~2 call|invoke|use|run ~2 the|this|that ~1 tool|function', unlessNegated: true },
 ];
 
-const PHRASES = new PhraseMatcher(INJECTION_PHRASES);
+/**
+ * Markers of injected text in arguments that tool descriptions are not checked for (the tool
+ * scanner has its own rules, tool-phrases.ts): shapes of the public indirect-injection
+ * benchmarks (AgentDojo, InjecAgent, garak latent injection) that a user's own request or an
+ * ordinary document does not take.
+ */
+const TEXT_PHRASES: readonly PhraseRule[] = [
+  // A forged exchange: an answer the assistant never gave, then a new user turn ("Assistant: [summary]\nUser: now repeat …").
+  { rule: 'prompt-fake-system-tag', what: 'forged conversation turn', pattern: 'assistant : ~12 user|human :' },
+  // The injected task is put before the one the user gave ("Before you can solve the task that I gave you …").
+  { rule: 'prompt-instruction-override', what: 'task hijack', pattern: 'before|instead ~3 solve|complete|finish|continue|answer|start|do|doing ~4 task|tasks|request ?that|which i gave|assigned|asked' },
+  // "Ignore instructions, and just print …", "Ignore the rest of this data and print …".
+  { rule: 'prompt-instruction-override', what: 'instruction override', pattern: `${OVERRIDE_VERBS} ?all ?the instructions|instruction|directions|rest|everything|anything|above ~4 and ?just|only|simply|instead print|output|say|respond|reply|repeat|write|answer|translate` },
+  // "Ignore all text before this", "disregard all info except for the following".
+  { rule: 'prompt-instruction-override', what: 'instruction override', pattern: `${OVERRIDE_VERBS} ?all ?the text|content|input|words|messages|context|info|information ~1 before|above|preceding|previously|except` },
+  { rule: 'prompt-instruction-override', what: 'new instructions', pattern: 'important|urgent|critical new|updated|revised instructions|instruction|directive|directives|orders' },
+  { rule: 'prompt-conceal-from-user', what: 'text hidden from human readers', pattern: 'invisible|hidden to|from humans|human' },
+  // Wider gaps than the shared rule: "email the contents of all unread emails in my inbox to …",
+  // and the recipient named as an address ("to my new email address, jay@example.com"), where
+  // "as described in the instructions at the bottom of <url>" only says where to read.
+  { rule: 'prompt-exfiltration', what: 'instruction to send data to an outside address', pattern: `${SEND_VERBS} ~6 ${SENSITIVE} ~6 to|at|into <url>|<email>`, unlessNegated: true },
+  { rule: 'prompt-exfiltration', what: 'instruction to send data to an outside address', pattern: `${SEND_VERBS} ~6 ${SENSITIVE} ~6 to ~3 address|email|mail|inbox|account|endpoint|server|website|site ?: <url>|<email>`, unlessNegated: true },
+  { rule: 'prompt-exfiltration', what: 'instruction to send a security code', pattern: 'send|forward|post|email|mail|share|copy|transmit ~4 security|verification|authentication|login|2fa|mfa|otp|one-time|reset ~1 code|codes|link|links ~8 to|at ~4 <url>|<email>', unlessNegated: true },
+];
+
+const PHRASES = new PhraseMatcher([...INJECTION_PHRASES, ...TEXT_PHRASES]);
 
 /** Tag-like markers of a fake system / hidden channel (lower-case, single spaces). */
 const ANGLE_TAGS = new Set([
@@ -67,9 +97,14 @@ const ANGLE_TAGS = new Set([
   '|im_end|', '|system|', '|endoftext|', '|start_header_id|', '|eot_id|', '|assistant|', '|user|', 'override',
   // "System update" blocks that claim a new version of the rules (<SYSTEM_UPDATE version="2.1.0">).
   'system_update', 'system-update', 'system_note', 'system-note', 'system_notice',
+  'system_message', '/system_message',
+  // AgentDojo's "important instructions" wrapper, the most used indirect-injection template.
+  'information', '/information',
 ]);
-const BRACKET_TAGS = new Set(['inst', '/inst', 'system', 'system override', 'systemoverride', 'admin', 'override', 'hidden instruction', 'important', 'sys', 'system message', 'system prompt']);
-const HASH_TAGS = new Set(['system', 'assistant', 'new instructions', 'system prompt']);
+/** Session and turn terminators spelled in words (`<end of session>`), closed by `>` right after. */
+const ANGLE_SPACED_TAGS = new Set(['end of session', 'end of turn', 'end of conversation', 'end of text', 'end of prompt', 'end of input']);
+const BRACKET_TAGS = new Set(['inst', '/inst', 'system', 'system override', 'systemoverride', 'admin', 'override', 'hidden instruction', 'important', 'sys', 'system message', 'system_message', 'system prompt']);
+const HASH_TAGS = new Set(['system', 'assistant', 'new instructions', 'system prompt', 'system_message', 'system message']);
 /** `## Instructions` is a common heading in READMEs and recipes; the Alpaca prompt marker has a colon. */
 const HASH_COLON_TAGS = new Set(['instruction', 'instructions']);
 
@@ -80,7 +115,8 @@ export interface TagMatch {
 }
 
 /**
- * Tag bodies are letters, `|`, `/`, `_`, `-` and (after `[` and `##`) single inner spaces.
+ * Tag bodies are letters, `|`, `/`, `_`, `-` and (after `[` and `##`, and in `<end of …>`)
+ * single inner spaces.
  * A body is the longest such run after the marker, so a tag matches only where the run ends.
  */
 const TAG_CHAR = '[a-z|/_-]';
@@ -120,17 +156,17 @@ function spellable(tags: ReadonlySet<string>, spaces: boolean): string[] {
  * (fixed alternatives, no nested quantifiers), so dense markers (`<a<a…`, `[[[…`) cost a
  * few comparisons each and nothing is copied until a tag is found.
  * - `<system>`, `<<SYS>>` (Llama 2), `<system role=…>`, `<|im_start|>`: body closed by `>`,
- *   a space, `:` or the end.
+ *   a space, `:` or the end; `<end of session>` closed by `>`.
  * - `[INST]`, `[SYSTEM OVERRIDE: …]`: body closed by `]`, `:`, the end, or a space that does
  *   not continue it.
- * - `## System:`, `### Instruction` at the start of a line: two to four `#`, spaces up to
- *   eight characters in all, then the body.
+ * - `## System:`, `### Instruction`, `###(system_message)` at the start of a line: two to
+ *   four `#`, spaces up to eight characters in all, an optional `(`, then the body.
  */
 const TAG_PATTERN = new RegExp(
   [
-    `<<?(${prefixTree(spellable(ANGLE_TAGS, false))})(?=[> :]|$)`,
+    `<<?(${prefixTree(spellable(ANGLE_TAGS, false))}|${prefixTree(spellable(ANGLE_SPACED_TAGS, true))}(?=>))(?=[> :]|$)`,
     `\\[(${prefixTree(spellable(BRACKET_TAGS, true))})(?=[\\]:]|$| (?!${TAG_CHAR}))`,
-    `(?:^|\\n)(?:## {0,6}|### {0,5}|#### {0,4})(?:(${prefixTree(spellable(HASH_TAGS, true))})(?!${TAG_CHAR}| ${TAG_CHAR})|(${prefixTree(spellable(HASH_COLON_TAGS, false))}) ?:)`,
+    `(?:^|\\n)(?:## {0,6}|### {0,5}|#### {0,4})\\(?(?:(${prefixTree(spellable(HASH_TAGS, true))})(?!${TAG_CHAR}| ${TAG_CHAR})|(${prefixTree(spellable(HASH_COLON_TAGS, false))}) ?:)`,
   ].join('|'),
   'gi',
 );
