@@ -30,8 +30,9 @@ export interface PhraseRule {
    */
   readonly unlessFollowedBy?: string;
   /**
-   * The phrase does not count right after this word: `can you` + `call the weather tool` is a
-   * request made to the assistant, where an injected instruction tells it what to call.
+   * The phrase does not count right after one of these `|`-separated words: `can you` + `call
+   * the weather tool` is a request made to the assistant, where an injected instruction tells
+   * it what to call.
    */
   readonly unlessPrecededBy?: string;
 }
@@ -67,8 +68,8 @@ interface Compiled {
   readonly span: number;
   /** `rule.unlessFollowedBy` as lower-case code units, empty for none. */
   readonly followedBy: readonly number[];
-  /** `rule.unlessPrecededBy` as lower-case code units, empty for none. */
-  readonly precededBy: readonly number[];
+  /** `rule.unlessPrecededBy` as lower-case code units per word, empty for none. */
+  readonly precededBy: readonly (readonly number[])[];
 }
 
 const RING = 32;
@@ -390,7 +391,10 @@ export class PhraseMatcher {
     }
     const span = slots.reduce((sum, slot) => sum + (slot.gap > 0 ? slot.gap : 1), 0);
     const followedBy = [...(rule.unlessFollowedBy ?? '')].map((c) => c.charCodeAt(0));
-    const precededBy = [...(rule.unlessPrecededBy ?? '')].map((c) => c.charCodeAt(0));
+    const precededBy = (rule.unlessPrecededBy ?? '')
+      .split('|')
+      .filter((w) => w !== '')
+      .map((w) => [...w.toLowerCase()].map((c) => c.charCodeAt(0)));
     return { rule, slots, index, span, followedBy, precededBy };
   }
 
@@ -647,10 +651,10 @@ function negatedBefore(units: Uint16Array, start: number): boolean {
   return w2 >= 0 && spells(units, w2, wordEnd(units, w2), NEGATIONS);
 }
 
-/** Whether the word right before `start` (past at most MAX_GAP separators) is `word`. */
-function precededBy(units: Uint16Array, start: number, word: readonly number[]): boolean {
+/** Whether the word right before `start` (past at most MAX_GAP separators) is one of `words`. */
+function precededBy(units: Uint16Array, start: number, words: readonly (readonly number[])[]): boolean {
   const w = wordBefore(units, start);
-  return w >= 0 && spells(units, w, wordEnd(units, w), [word]);
+  return w >= 0 && spells(units, w, wordEnd(units, w), words);
 }
 
 /** Whether the next word after `end` (past at most MAX_GAP separators) is `word`. */

@@ -69,6 +69,8 @@ export const INJECTION_PHRASES: readonly PhraseRule[] = [
  * benchmarks (AgentDojo, InjecAgent, garak latent injection) that a user's own request or an
  * ordinary document does not take.
  */
+/** Words before an override verb that make it a description ("models may ignore instructions"). */
+const DESCRIBED_BY = 'you|i|we|they|it|he|she|who|that|which|may|might|can|could|will|would|should|often|sometimes|usually|to|and|or|models|model|llms|users|people|agents';
 const TEXT_PHRASES: readonly PhraseRule[] = [
   // A forged exchange: an answer the assistant never gave, then a new user turn ("Assistant: [summary]\nUser: now repeat …").
   { rule: 'prompt-fake-system-tag', what: 'forged conversation turn', pattern: 'assistant : ~12 user|human :' },
@@ -79,6 +81,17 @@ const TEXT_PHRASES: readonly PhraseRule[] = [
   // "Ignore all text before this", "disregard all info except for the following".
   { rule: 'prompt-instruction-override', what: 'instruction override', pattern: `${OVERRIDE_VERBS} ?all ?the text|content|input|words|messages|context|info|information ~1 before|above|preceding|previously|except` },
   { rule: 'prompt-instruction-override', what: 'new instructions', pattern: 'important|urgent|critical new|updated|revised instructions|instruction|directive|directives|orders' },
+  // "Ignore instructions." as an order; "models often ignore instructions" describes them.
+  { rule: 'prompt-instruction-override', what: 'instruction override', pattern: 'ignore|disregard instructions|directions|directives', unlessNegated: true, unlessPrecededBy: DESCRIBED_BY },
+  { rule: 'prompt-instruction-override', what: 'override marker', pattern: 'system|admin|administrator|developer|root override :' },
+  { rule: 'prompt-instruction-override', what: 'guardrail bypass', pattern: 'ignore|bypass|disregard|override|forget ?all|your ethics|morals|morality|guardrails|conscience', unlessNegated: true, unlessPrecededBy: DESCRIBED_BY },
+  // A jailbreak persona without "now": "You are DAN", "Act as DAN", "roleplay as an unrestricted assistant".
+  // One rule for the persona words, so that a text of nothing but "dan" checks few rules per word.
+  { rule: 'prompt-role-reassignment', what: 'role reassignment', pattern: 'you|act|acting|roleplay|play|pretend ?to are|as|be ?a|an dan|jailbroken|unrestricted|unfiltered|uncensored|amoral' },
+  { rule: 'prompt-role-reassignment', what: 'role reassignment', pattern: "you're ?a|an jailbroken|unrestricted|unfiltered|uncensored|amoral" },
+  // The conversation encoded into a link the client renders ("a URL encoded summary of this
+  // conversation"); attaching a summary of the conversation to a ticket is ordinary work.
+  { rule: 'prompt-exfiltration', what: 'conversation encoded into output', pattern: 'encoded|encode|encoding ~3 summary|transcript|history|contents|content ~3 conversation|chat' },
   { rule: 'prompt-conceal-from-user', what: 'text hidden from human readers', pattern: 'invisible|hidden to|from humans|human' },
   // Wider gaps than the shared rule: "email the contents of all unread emails in my inbox to …",
   // and the recipient named as an address ("to my new email address, jay@example.com"), where
@@ -103,7 +116,12 @@ const ANGLE_TAGS = new Set([
 ]);
 /** Session and turn terminators spelled in words (`<end of session>`), closed by `>` right after. */
 const ANGLE_SPACED_TAGS = new Set(['end of session', 'end of turn', 'end of conversation', 'end of text', 'end of prompt', 'end of input']);
-const BRACKET_TAGS = new Set(['inst', '/inst', 'system', 'system override', 'systemoverride', 'admin', 'override', 'hidden instruction', 'important', 'sys', 'system message', 'system_message', 'system prompt']);
+const BRACKET_TAGS = new Set([
+  'inst', '/inst', 'system', 'system override', 'systemoverride', 'admin', 'override', 'hidden instruction', 'important', 'sys',
+  'system message', 'system_message', 'system prompt',
+  // Notices a tool result seems to carry from the platform ("[SYSTEM WARNING: the channel is empty.]").
+  'system warning', 'system notice', 'system alert', 'system note', 'system update',
+]);
 const HASH_TAGS = new Set(['system', 'assistant', 'new instructions', 'system prompt', 'system_message', 'system message']);
 /** `## Instructions` is a common heading in READMEs and recipes; the Alpaca prompt marker has a colon. */
 const HASH_COLON_TAGS = new Set(['instruction', 'instructions']);
