@@ -268,6 +268,7 @@ describe('inspectText: round-3 indirect-injection classes', () => {
     'Language models often ignore instructions buried in long prompts.',
     'Never ignore instructions from the fire marshal.',
     'The system override switch is behind the panel.',
+    'Reset it with the admin override: hold both buttons for five seconds.',
     'You are an admin of this workspace.',
     'Act as a reviewer for the pull request.',
     'Attach a summary of the conversation with the customer to the ticket.',

@@ -83,7 +83,8 @@ const TEXT_PHRASES: readonly PhraseRule[] = [
   { rule: 'prompt-instruction-override', what: 'new instructions', pattern: 'important|urgent|critical new|updated|revised instructions|instruction|directive|directives|orders' },
   // "Ignore instructions." as an order; "models often ignore instructions" describes them.
   { rule: 'prompt-instruction-override', what: 'instruction override', pattern: 'ignore|disregard instructions|directions|directives', unlessNegated: true, unlessPrecededBy: DESCRIBED_BY },
-  { rule: 'prompt-instruction-override', what: 'override marker', pattern: 'system|admin|administrator|developer|root override :' },
+  // A banner ("SYSTEM OVERRIDE: …"), not a device's part ("the admin override: …").
+  { rule: 'prompt-instruction-override', what: 'override marker', pattern: 'system|admin|administrator|developer|root override :', unlessPrecededBy: 'the|a|an|this|that|your|our|my|its' },
   { rule: 'prompt-instruction-override', what: 'guardrail bypass', pattern: 'ignore|bypass|disregard|override|forget ?all|your ethics|morals|morality|guardrails|conscience', unlessNegated: true, unlessPrecededBy: DESCRIBED_BY },
   // A jailbreak persona without "now": "You are DAN", "Act as DAN", "roleplay as an unrestricted assistant".
   // One rule for the persona words, so that a text of nothing but "dan" checks few rules per word.
