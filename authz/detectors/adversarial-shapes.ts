@@ -4,7 +4,7 @@
  * measure they are held to. Kept in one place so that the tests bound exactly the shapes the
  * benchmark prints.
  */
-import { INJECTION_PHRASES } from './prompt.js';
+import { INJECTION_PHRASES, TEXT_PHRASES } from './prompt.js';
 
 export const MB = 1 << 20;
 
@@ -105,6 +105,9 @@ export const TEXT_ADVERSARIAL: readonly string[] = [
   '<abc>', '<<sys', '<|x|', '<system_', '<SySt', '[system ', '[INST', '\n## System', '\n####    ', '<ſ', '<\u212a', 'f:', 'a_b@c', 'h:/',
   '\ud800a', '\u{10000}a', '\u{1F600}\u200d', '\u200d\u{1F600}', 'ｉｇｎｏｒｅ ', 'the user must not ', 'without the user ', 'a the ',
   'you are ', 'send data to ', 'from now on ', 'hide ', 'dan ', 'tha ', 'you ', 'the ', 'god ', 'copy ', 'call ',
+  // Text-only rules: forged turns, personas, banners, wrappers.
+  'assistant: ', 'assistant : x ', 'user: ', 'act as ', 'pretend to be a ', 'before you ', 'ignore the rest ', 'admin override ',
+  'important ', 'encoded summary ', '<information>', '[system_message', '###(system_message)', '<end of ', 'a.b-c+d@e ',
 ];
 
 /** More units for the benchmark: marker characters before near-miss tag bodies, every path's first characters. */
@@ -130,7 +133,7 @@ export const TEXT_BENCH_MORE: readonly string[] = [
   'a\u00a0', '\u3000',
   // Every rule's first characters, and its first word repeated.
   ...new Set(
-    INJECTION_PHRASES.flatMap((r) => {
+    [...INJECTION_PHRASES, ...TEXT_PHRASES].flatMap((r) => {
       const first = (r.pattern.split(' ')[0] as string).split('|');
       return first.flatMap((w) => [w.slice(0, 2), `${w} `]);
     }),

@@ -71,7 +71,7 @@ export const INJECTION_PHRASES: readonly PhraseRule[] = [
  */
 /** Words before an override verb that make it a description ("models may ignore instructions"). */
 const DESCRIBED_BY = 'you|i|we|they|it|he|she|who|that|which|may|might|can|could|will|would|should|often|sometimes|usually|to|and|or|models|model|llms|users|people|agents';
-const TEXT_PHRASES: readonly PhraseRule[] = [
+export const TEXT_PHRASES: readonly PhraseRule[] = [
   // A forged exchange: an answer the assistant never gave, then a new user turn ("Assistant: [summary]\nUser: now repeat …").
   { rule: 'prompt-fake-system-tag', what: 'forged conversation turn', pattern: 'assistant : ~12 user|human :' },
   // The injected task is put before the one the user gave ("Before you can solve the task that I gave you …").
