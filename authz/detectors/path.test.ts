@@ -276,3 +276,34 @@ describe('inspectPath: backslash-separated paths whose names start with 0, x00 o
     expect(inspectPath(value, undefined)?.rule).toBe(expected);
   });
 });
+
+describe('inspectPath: /var and package state folders', () => {
+  it.each([
+    '/var/log',
+    '/var/log/auth.log',
+    '/var/spool/cron/crontabs/root',
+    '/var/lib/mysql/mysql/user.MYD',
+    '/var/mail/root',
+    '/var/www/html/wp-config.php',
+    '/usr/local/etc/php.ini',
+    '/opt/lampp/logs/error_log',
+    '/usr/local/apache2/logs/access_log',
+    '/private/var/log/system.log',
+  ])('refuses %s', (value) => {
+    expect(inspectPath(value, undefined)?.rule).toBe('path-sensitive-root');
+  });
+
+  it.each([
+    '/var/tmp/upload-7.csv',
+    '/var/cache/app/thumbs/a.png',
+    '/var/folders/xy/T/report.pdf',
+    '/var/app.sock',
+    '/var/exports/2024/q3.xlsx',
+    '/usr/local/go/src/log/slog/handler.go',
+    '/usr/share/zoneinfo/right/Etc/GMT+8',
+    '/usr/lib/python3/dist-packages/awscli/customizations/logs/tail.py',
+    '/opt/tools/sdk/lib/surface/secrets/describe.py',
+  ])('passes %s', (value) => {
+    expect(inspectPath(value, undefined)).toBeUndefined();
+  });
+});

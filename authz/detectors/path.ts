@@ -348,6 +348,17 @@ function normaliseForGlob(p: string): string {
 const UNIX_ROOTS = new Set(['etc', 'proc', 'sys', 'dev', 'root', 'boot', 'run', 'library', 'system', 'windows', 'winnt']);
 /** Components that, anywhere in an absolute path, mean configuration, logs or secrets. */
 const SENSITIVE_DIRS = new Set(['etc', 'log', 'logs', 'secrets', 'serviceaccount']);
+/**
+ * `/var` folders that hold logs, services' data and mail (`/var/log`, `/var/lib/mysql`,
+ * `/var/www`, `/var/spool/cron`); the rest of `/var` (tmp, cache, macOS `folders`, a site's own
+ * `/var/vms`) is ordinary space.
+ */
+const SENSITIVE_VAR = new Set([
+  'log', 'logs', 'lib', 'www', 'run', 'spool', 'mail', 'local', 'adm', 'backups', 'db', 'cpanel', 'lock', 'opt', 'yp', 'nis',
+  'named', 'audit', 'account', 'crash', 'qmail', 'vmail', 'apache', 'apache2', 'nginx', 'mysql', 'lighttpd', 'ossec', 'webmin',
+]);
+/** Deepest component (below the top) at which `etc`, `log`, `logs` or `secrets` means system state. */
+const MAX_STATE_DEPTH = 3;
 /** Top-level directories the OS and its packages manage, where those components are system state. */
 const SYSTEM_TREES = new Set(['usr', 'opt', 'var', 'lib', 'lib32', 'lib64', 'bin', 'sbin', 'snap', 'nix', 'applications', 'network']);
 /** Credentials and histories, refused even in relative paths. */
@@ -490,7 +501,7 @@ function sensitiveLocation(form: string): string | undefined {
   // A rooted path without a drive (`\\Program Files\\…`) resolves against the current drive on Windows.
   const windows = base === 0 ? windowsSystemLocation(comps, 0) : undefined;
   if (windows !== undefined) return windows;
-  if (top === 'var' && comps[base + 1] !== undefined && comps[base + 1] !== 'tmp' && comps[base + 1] !== 'folders') return 'a system directory (/var)';
+  if (top === 'var' && SENSITIVE_VAR.has(comps[base + 1] ?? '')) return `a system directory (/var/${comps[base + 1]})`;
   if ((top === 'home' || top === 'users') && isHomeDotEntry(comps, base + 2)) return 'a dot-directory in a home directory';
   // Web and database server trees: directories near the top of an OS tree (`/usr/share/nginx/`,
   // `/opt/lampp/`, `/srv/www/`), or a user's web root (`/home/<user>/public_html/`).
@@ -504,8 +515,11 @@ function sensitiveLocation(form: string): string | undefined {
     }
   }
   // Only inside OS-managed trees: `/workspace/deploy/etc/nginx.conf` is a project's own file.
+  // And only near the top, where a package keeps its state (`/usr/local/etc`, `/opt/lampp/logs`,
+  // `/usr/local/apache2/logs`): deeper down they are source and data folders named like it
+  // (`/usr/local/go/src/log/`, `/usr/share/zoneinfo/right/Etc/`, `…/site-packages/boto/logs/`).
   if (!SYSTEM_TREES.has(top)) return undefined;
-  for (let i = base; i < comps.length - 1; i++) {
+  for (let i = base; i < comps.length - 1 && i <= base + MAX_STATE_DEPTH; i++) {
     const c = comps[i] as string;
     if (SENSITIVE_DIRS.has(c)) return `a configuration, log or secret directory (${c})`;
   }
