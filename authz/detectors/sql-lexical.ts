@@ -74,6 +74,14 @@ const CONTINUATION_OPERATORS = new Set([
   '<<', '>>', '::', ':=', '->', '->>',
 ]);
 
+/**
+ * Table sampling methods: right after `TABLESAMPLE` (SQL:2003, PostgreSQL incl. the
+ * tsm_system_rows/tsm_system_time extensions, SQL Server, BigQuery, Snowflake) the word
+ * before `(` names a sampling method, not a function, so `TABLESAMPLE SYSTEM (75)` does not
+ * call a denied `system()`. Anywhere else the same word is still checked as a call.
+ */
+const SAMPLING_METHODS = new Set(['system', 'bernoulli', 'system_rows', 'system_time']);
+
 /** Words that behave like functions when followed by `(` (MySQL `REPLACE()`, `INSERT()`, `TRUNCATE()`). */
 const WRITE_WORDS_AS_FUNCTIONS = new Set(['replace', 'insert', 'truncate']);
 
@@ -90,6 +98,7 @@ interface Pending {
   afterAs: boolean;
   afterCharacter: boolean;
   afterFor: boolean;
+  afterTablesample: boolean;
   /** The previous code token cannot end a statement (see CONTINUATION_WORDS). */
   afterContinuation: boolean;
   afterLParen: boolean;
@@ -107,7 +116,7 @@ function notReadOnly(w: Pending): SqlIssue {
 
 /** Decides a word once the token after it is known. */
 function resolveWord(value: string, w: Pending, nextType: TokenType, policy: FunctionPolicy, readOnly: boolean): SqlIssue | undefined {
-  if (nextType === Tok.LParen && !w.afterAs) {
+  if (nextType === Tok.LParen && !w.afterAs && !(w.afterTablesample && SAMPLING_METHODS.has(w.text))) {
     // allowFunctions only adds to what is allowed (policy.denies knows it); it never turns
     // keyword-like words such as exec( into something unchecked.
     if (policy.denies(w.text)) return issue('sql-denied-function', `function ${w.text}() is denied`, w.start, w.end);
@@ -136,6 +145,17 @@ function resolveWord(value: string, w: Pending, nextType: TokenType, policy: Fun
   return notReadOnly(w);
 }
 
+/**
+ * Whether the word `w`, followed by the word `next`, is the `CLUSTER BY` clause of Hive,
+ * Spark SQL, BigQuery and Snowflake rather than PostgreSQL's `CLUSTER` statement. A
+ * statement-initial CLUSTER never gets here (it is refused as a statement that is not a
+ * query); in the middle of a statement the dialects with a CLUSTER statement need `;`
+ * before it, and a `;` is refused as a second statement.
+ */
+function clusterByClause(w: Pending, nextType: TokenType, next: string): boolean {
+  return w.text === 'cluster' && !w.afterDot && !w.afterAs && nextType === Tok.Word && next === 'by';
+}
+
 /** Checks one dialect; returns the first issue. */
 function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy, readOnly: boolean): SqlIssue | undefined {
   const lx = new SqlLexer(value, dialect);
@@ -148,13 +168,24 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
   let inExplain = false;
   let pending: Pending | undefined;
   let quotedName: { text: string; start: number; end: number } | undefined;
+  /** A `CLUSTER` followed by `BY`, decided by the token after `BY` (see clusterByClause). */
+  let clusterBy: Pending | undefined;
 
   for (;;) {
     let t = lx.next();
     if (t === Tok.Comment) continue;
+    if (clusterBy !== undefined) {
+      // `CLUSTER BY` with nothing after it is no clause; read it as the statement `CLUSTER by`.
+      if (readOnly && (t === Tok.End || t === Tok.Semicolon)) return notReadOnly(clusterBy);
+      clusterBy = undefined;
+    }
     if (pending !== undefined) {
-      const found = resolveWord(value, pending, t, policy, readOnly);
-      if (found !== undefined) return found;
+      if (clusterByClause(pending, t, lx.text)) {
+        clusterBy = pending;
+      } else {
+        const found = resolveWord(value, pending, t, policy, readOnly);
+        if (found !== undefined) return found;
+      }
       pending = undefined;
     }
     if (quotedName !== undefined) {
@@ -236,6 +267,7 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
           afterAs: prevText === 'as',
           afterCharacter: prevText === 'character' || prevText === 'char',
           afterFor: prevText === 'for',
+          afterTablesample: prevText === 'tablesample',
           afterContinuation: prevContinues,
           afterLParen: prevType === Tok.LParen,
           inExplain,

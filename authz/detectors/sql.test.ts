@@ -191,6 +191,45 @@ describe('inspectSql: round-2 held-out classes (locking hints, system databases,
   });
 });
 
+describe('inspectSql: CLUSTER BY and TABLESAMPLE methods (validation-run false positives)', () => {
+  it.each([
+    // CLUSTER is a statement only where a statement starts (or could have started).
+    ['CLUSTER orders USING orders_created_idx', 'sql-not-read-only'],
+    ['select 1; cluster orders', 'sql-multiple-statements'],
+    ['SELECT id FROM orders CLUSTER orders_pkey', 'sql-not-read-only'],
+    ['SELECT id FROM orders CLUSTER BY', 'sql-not-read-only'],
+    // A sampling method name is exempt only right after TABLESAMPLE, never elsewhere.
+    ["SELECT system('cat /etc/shadow') AS out", 'sql-denied-function'],
+    ["SELECT id FROM events TABLESAMPLE BERNOULLI (5) WHERE system('id') IS NOT NULL", 'sql-denied-function'],
+    ["SELECT id FROM events TABLESAMPLE SYSTEM (5) ORDER BY SYSTEM('whoami')", 'sql-denied-function'],
+    ["SELECT id FROM events AS tablesample, system('id')", 'sql-denied-function'],
+    // Backticks keep the PostgreSQL parser out: the lexical check alone must still see the call.
+    ["SELECT `id` FROM events TABLESAMPLE SYSTEM (5) WHERE system('id') = 0", 'sql-denied-function'],
+    ['SELECT `id` FROM orders CLUSTER orders_pkey', 'sql-not-read-only'],
+    // Only CLUSTER gains a BY clause; other statement words before BY stay statements.
+    ['SELECT `id` FROM logs DELETE by WHERE day < 3', 'sql-not-read-only'],
+    ['EXPLAIN ANALYZE SELECT id FROM events TABLESAMPLE SYSTEM (1)', 'sql-explain-analyze'],
+  ])('refuses %j', (value, expected) => {
+    expect(ruleOf(value)).toBe(expected);
+  });
+
+  it.each([
+    // Hive / Spark SQL / BigQuery / Snowflake clause, not the PostgreSQL CLUSTER statement.
+    'SELECT user_id, ts FROM clicks CLUSTER BY user_id',
+    'SELECT region, total FROM sales DISTRIBUTE BY region SORT BY total',
+    '(SELECT a FROM x UNION ALL SELECT a FROM y) cluster by a',
+    'SELECT k, v FROM kv CLUSTER /* bucketed */ BY k',
+    // Standard SQL / PostgreSQL / SQL Server sampling methods.
+    'SELECT avg(amount) FROM payments TABLESAMPLE SYSTEM (2.5)',
+    'SELECT id FROM events tablesample bernoulli(10) REPEATABLE (42)',
+    'SELECT id FROM events TABLESAMPLE SYSTEM (10 PERCENT)',
+    'SELECT id FROM events TABLESAMPLE SYSTEM_ROWS (100)',
+    'SELECT id FROM events TABLESAMPLE SYSTEM_TIME (250)',
+  ])('allows %j', (value) => {
+    expect(ruleOf(value)).toBeUndefined();
+  });
+});
+
 describe('inspectSql: analytics-engine table functions that reach files, URLs, servers or processes', () => {
   it.each([
     "SELECT line FROM read_text('/home/app/.netrc')",
