@@ -318,3 +318,46 @@ describe('inspectSqlFragment: held-out round 2 classes (lists, Access operators,
     expect(ruleOf(value)).toBeUndefined();
   });
 });
+
+describe('inspectSqlFragment: encodings a web stack decodes before the value reaches SQL', () => {
+  it.each([
+    // IIS `%uXXXX` escapes, alone and mixed with plain text.
+    ['%u0027%u0020%u0055%u004E%u0049%u004F%u004E%u0020%u0053%u0045%u004C%u0045%u0043%u0054%u0020%u0031', 'sqli-union'],
+    ['2%u0020or%u00201%u003D1', 'sqli-tautology'],
+    // Overlong UTF-8 forms of ASCII: two bytes (C0/C1 xx) and three bytes (E0 80 xx).
+    ['id%C0%A7%C0%A0OR%C0%A0%C0%A7a%C0%A7%C0%BD%C0%A7a', 'sqli-tautology'],
+    ['5%C0%A0UNION%C0%A0SELECT%C0%A0password%C0%A0FROM%C0%A0users', 'sqli-union'],
+    ['x%E0%80%A7%E0%80%A0UNION%E0%80%A0SELECT%E0%80%A0name', 'sqli-union'],
+    // Control characters SQL Server reads as whitespace between tokens.
+    ['7%0EUNION%1FSELECT%02password%03FROM%0Fusers', 'sqli-union'],
+    ["x';%1BDROP%06TABLE%05orders--", 'sqli-stacked'],
+    ['9\u0001UNION\u0001SELECT\u00012', 'sqli-union'],
+    // A `--` comment closed by a line break, standing for whitespace between keywords.
+    ['5--qq%0AUNION--zz%0ASELECT--r%0Apassword%0AFROM%0Ausers', 'sqli-union'],
+    ['3--note\nORDER--n\nBY--m\n4', 'sqli-order-by'],
+  ])('%j → %s', (value, rule) => {
+    expect(ruleOf(value)).toBe(rule);
+  });
+
+  it.each([
+    '%u00e9t%u00e9 sale',
+    '%u0041%u0042%u0043 order status',
+    'caf%C3%A9 %C0%A7best%C0%A7 beans',
+    'Widget\u0001Pro 2000 blue',
+    'Widget\u0002and\u0003more',
+    // Glued dashes before a line break are not whitespace for the truncation rules.
+    '10--20 people\nsaid yes',
+    'Chapter 1--Intro\nChapter 2--Select Your Gear',
+    'rock and roll --the best\nsalt or pepper',
+  ])('%j passes', (value) => {
+    expect(ruleOf(value)).toBeUndefined();
+  });
+
+  it('reads %uXXXX and overlong forms when decoding, and says which reading found it', () => {
+    expect(percentDecodeOnce('%u0027%uD83D%uDE00')).toBe("'\u{1F600}");
+    expect(percentDecodeOnce('%C0%A7%C1%BC%E0%80%BD')).toBe("'|=");
+    // A lone surrogate has no UTF-8 form: the escape stays, so nothing changes.
+    expect(percentDecodeOnce('%uD800x')).toBeUndefined();
+    expect(inspectSqlFragment('-1%04UNION%04SELECT%041', undefined)?.message).toContain('control characters read as whitespace');
+  });
+});

@@ -15,7 +15,9 @@
  *   INTO OUTFILE, and function calls typical of injection.
  *
  * Values holding `%XX` escapes are also judged after one and two rounds of URL decoding,
- * because such a value may be forwarded into a query string that a backend decodes.
+ * because such a value may be forwarded into a query string that a backend decodes — with
+ * IIS's `%uXXXX` and overlong UTF-8 forms of ASCII read as lenient decoders read them. In any
+ * candidate, control characters count as whitespace between tokens, as SQL Server counts them.
  */
 import type { ArgumentRule } from '../api/types.js';
 import type { DetectorFinding } from './types.js';
@@ -401,9 +403,10 @@ function completesStatement(word: string, next: Item): boolean {
 /**
  * Lexes `value` in one context and returns the first structural signal. `quote` is 0 for the
  * bare context, or the quote character the value is spliced after. With `unionOnly`, only
- * UNION SELECT is looked for (the quote-blind pass).
+ * UNION SELECT is looked for (the quote-blind pass); with `commentsAsSpace`, comments only
+ * separate tokens and raise nothing themselves.
  */
-function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = false): Signal | undefined {
+function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = false, commentsAsSpace = false): Signal | undefined {
   const lx = new SqlLexer(value, dialect, quote);
   const hist: Item[] = [];
   const at = (back: number): Item | undefined => hist[hist.length - back];
@@ -507,7 +510,7 @@ function analyse(value: string, quote: number, dialect: SqlDialect, unionOnly = 
     const p2 = at(2);
 
     if (cls === 'c') {
-      if (unionOnly) continue;
+      if (unionOnly || commentsAsSpace) continue;
       // `x' --INFANT`: a dash comment glued to a word after a space is more likely prose.
       const proseDashes = lx.delimiter === 45 && lx.spaceBefore && isWordStart(value.charCodeAt(item.start + 2));
       if (quote !== 0 && codeSeen === breakOnly && lx.delimiter !== 35 && !proseDashes) {
@@ -806,6 +809,12 @@ function signalFor(value: string): Signal | undefined {
   if (hasGluedDashes(value)) {
     const s = analyse(value, 0, FRAGMENT_GLUED_DASH);
     if (s !== undefined && GLUED_DASH_RULES.has(s.rule) && (s.rule !== 'sqli-comment' || s.message.includes('sp_password'))) return s;
+    // `-1--x⏎UNION--y⏎SELECT`: a comment that ends at a line break stands for whitespace
+    // between keywords, so the code around it is read as if the comment were a space.
+    if (gluedDashesEndAtNewline(value)) {
+      const spaced = analyse(value, 0, FRAGMENT_GLUED_DASH, false, true);
+      if (spaced !== undefined) return spaced;
+    }
   }
   for (const dialect of quoted) {
     if (value.includes("'")) {
@@ -834,15 +843,81 @@ function hasGluedDashes(value: string): boolean {
   return false;
 }
 
-/** One round of query-string decoding (`+` is a space); undefined when nothing changes. */
+/**
+ * Whether a glued `--` comment ends at a line break that more text follows, so the comment
+ * separates code instead of cutting the rest: the first glued `--` lies before the last line
+ * break that is followed by a non-blank character.
+ */
+function gluedDashesEndAtNewline(value: string): boolean {
+  let last = value.length - 1;
+  while (last >= 0 && isBlankCode(value.charCodeAt(last))) last--;
+  let newline = last - 1;
+  while (newline >= 0 && value.charCodeAt(newline) !== 0x0a && value.charCodeAt(newline) !== 0x0d) newline--;
+  if (newline < 0) return false;
+  let i = value.indexOf('--');
+  while (i >= 0 && i < newline) {
+    const c = value.charCodeAt(i + 2);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return true;
+    i = value.indexOf('--', i + 2);
+  }
+  return false;
+}
+
+function isBlankCode(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/**
+ * Control characters SQL Server reads as whitespace between tokens (it accepts 0x01–0x20;
+ * MySQL and PostgreSQL add 0x0B and 0x0C to tab, line feed, carriage return and space), made
+ * plain spaces so the lexer sees the gap: `-1\x04UNION\x01SELECT`. Same length, so offsets
+ * hold. Undefined when the value has none the lexer does not already skip.
+ */
+function controlCharsAsSpaces(value: string): string | undefined {
+  let out: string[] | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0 || c > 0x1f || (c >= 0x09 && c <= 0x0d)) continue;
+    out ??= value.split('');
+    out[i] = ' ';
+  }
+  return out?.join('');
+}
+
+/**
+ * One round of query-string decoding (`+` is a space); undefined when nothing changes.
+ * Besides `%XX` it reads IIS's `%uXXXX` (a UTF-16 code unit, as ASP's decoder does), and
+ * folds overlong UTF-8 forms of ASCII (`%C0%A7` = `'`), which lenient decoders accept though
+ * RFC 3629 §3 forbids them.
+ */
 export function percentDecodeOnce(value: string): string | undefined {
   if (!hasPercentEscape(value) && !value.includes('+')) return undefined;
+  // Every escape is at least as long as the bytes it stands for; %uXXXX (6) needs at most 4.
   const bytes = Buffer.allocUnsafe(Buffer.byteLength(value, 'utf8'));
   let len = 0;
   let changed = false;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c === 37 && i + 2 < value.length) {
+      const unit = percentU(value, i);
+      if (unit >= 0) {
+        let cp = unit;
+        let used = 6;
+        if (unit >= 0xd800 && unit <= 0xdbff) {
+          const low = percentU(value, i + 6);
+          if (low >= 0xdc00 && low <= 0xdfff) {
+            cp = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
+            used = 12;
+          }
+        }
+        // A lone surrogate has no UTF-8 form: leave the escape as it was.
+        if (cp < 0xd800 || cp > 0xdfff) {
+          len += bytes.write(String.fromCodePoint(cp), len, 'utf8');
+          i += used - 1;
+          changed = true;
+          continue;
+        }
+      }
       const h = hex(value.charCodeAt(i + 1));
       const l = hex(value.charCodeAt(i + 2));
       if (h >= 0 && l >= 0) {
@@ -868,11 +943,48 @@ export function percentDecodeOnce(value: string): string | undefined {
     }
   }
   if (!changed) return undefined;
-  const out = bytes.subarray(0, len);
+  const out = bytes.subarray(0, foldOverlongAscii(bytes, len));
   // Bytes that are not UTF-8 (`%A0`, `%BF%27`) are read as Latin-1, as MySQL's default
   // character set and many legacy decoders would.
   const utf8 = out.toString('utf8');
   return utf8.includes('\uFFFD') && !value.includes('\uFFFD') ? out.toString('latin1') : utf8;
+}
+
+/** The code unit of `%uXXXX` at `i`, or -1. */
+function percentU(value: string, i: number): number {
+  if (value.charCodeAt(i) !== 37 || (value.charCodeAt(i + 1) | 0x20) !== 117 || i + 5 >= value.length) return -1;
+  let unit = 0;
+  for (let k = 2; k < 6; k++) {
+    const h = hex(value.charCodeAt(i + k));
+    if (h < 0) return -1;
+    unit = unit * 16 + h;
+  }
+  return unit;
+}
+
+function isContinuation(b: number | undefined): boolean {
+  return b !== undefined && b >= 0x80 && b <= 0xbf;
+}
+
+/**
+ * Rewrites overlong encodings of ASCII in place — two bytes `C0|C1 xx`, three bytes
+ * `E0 80|81 xx` — to the one byte they spell; returns the new length.
+ */
+function foldOverlongAscii(bytes: Buffer, len: number): number {
+  let w = 0;
+  for (let r = 0; r < len; r++) {
+    const b = bytes[r] as number;
+    if ((b === 0xc0 || b === 0xc1) && r + 1 < len && isContinuation(bytes[r + 1])) {
+      bytes[w++] = ((b & 0x1f) << 6) | ((bytes[r + 1] as number) & 0x3f);
+      r += 1;
+    } else if (b === 0xe0 && r + 2 < len && (bytes[r + 1] === 0x80 || bytes[r + 1] === 0x81) && isContinuation(bytes[r + 2])) {
+      bytes[w++] = (((bytes[r + 1] as number) & 0x3f) << 6) | ((bytes[r + 2] as number) & 0x3f);
+      r += 2;
+    } else {
+      bytes[w++] = b;
+    }
+  }
+  return w;
 }
 
 function hex(c: number): number {
@@ -885,7 +997,7 @@ function hex(c: number): number {
 function hasPercentEscape(value: string): boolean {
   let i = value.indexOf('%');
   while (i >= 0 && i + 2 < value.length) {
-    if (hex(value.charCodeAt(i + 1)) >= 0 && hex(value.charCodeAt(i + 2)) >= 0) return true;
+    if ((hex(value.charCodeAt(i + 1)) >= 0 && hex(value.charCodeAt(i + 2)) >= 0) || percentU(value, i) >= 0) return true;
     i = value.indexOf('%', i + 1);
   }
   return false;
@@ -1000,12 +1112,19 @@ export function inspectSqlFragment(value: string, _rule: ArgumentRule | undefine
   }
   try {
     const found = (candidate: string, how: string): DetectorFinding | undefined => {
-      const s = signalFor(candidate);
-      if (s === undefined) return undefined;
+      let s = signalFor(candidate);
+      let spacing = '';
+      if (s === undefined) {
+        const spaced = controlCharsAsSpaces(candidate);
+        if (spaced === undefined) return undefined;
+        s = signalFor(spaced);
+        if (s === undefined) return undefined;
+        spacing = ' (with control characters read as whitespace)';
+      }
       return {
         detector: 'sqlInjection',
         rule: s.rule,
-        message: `sql-fragment: ${s.message}${how}`,
+        message: `sql-fragment: ${s.message}${spacing}${how}`,
         excerpt: excerptAround(candidate, s.start, s.end),
       };
     };
