@@ -171,7 +171,7 @@ describe('inspectSqlFragment: findings and limits', () => {
   });
 
   it('finds the injection at the end of a long clean value', () => {
-    expect(ruleOf(`${'word '.repeat(10_000)}' OR '1'='1`)).toBe('sqli-tautology');
+    expect(ruleOf(`${'word '.repeat(3_000)}' OR '1'='1`)).toBe('sqli-tautology');
   });
 
   it('never throws on odd input', () => {
