@@ -6,7 +6,7 @@
  * is one pass plus a bounded amount of work per word.
  *
  * Pattern syntax (compiled at module load): words separated by spaces; `a|b` alternatives;
- * a leading `?` makes a slot optional; `~N` skips up to N arbitrary words. Special words: `:` (a colon), `<url>`
+ * a leading `?` makes a slot optional; `~N` skips up to N arbitrary words, `*` exactly one. Special words: `:` (a colon), `<url>`
  * (http(s)/ftp URL), `<email>` (an e-mail address), `<ident>` (any other word holding an
  * underscore, such as a tool name `write_file`).
  */
@@ -57,6 +57,8 @@ interface Slot {
   readonly optional: boolean;
   /** For a gap slot: how many words may be skipped (0 for word slots). */
   readonly gap: number;
+  /** For a gap slot: how many words must be skipped (1 for `*`, 0 for `~N`). */
+  readonly minGap: number;
 }
 
 interface Compiled {
@@ -374,12 +376,16 @@ export class PhraseMatcher {
     const slots: Slot[] = [];
     for (const raw of rule.pattern.trim().split(/\s+/)) {
       if (raw.startsWith('~')) {
-        slots.push({ ids: new Set(), accepts: EMPTY, optional: true, gap: Number(raw.slice(1)) });
+        slots.push({ ids: new Set(), accepts: EMPTY, optional: true, gap: Number(raw.slice(1)), minGap: 0 });
+        continue;
+      }
+      if (raw === '*') {
+        slots.push({ ids: new Set(), accepts: EMPTY, optional: false, gap: 1, minGap: 1 });
         continue;
       }
       const optional = raw.startsWith('?');
       const body = optional ? raw.slice(1) : raw;
-      slots.push({ ids: new Set(body.split('|').map((w) => this.vocab.idOf(w))), accepts: EMPTY, optional, gap: 0 });
+      slots.push({ ids: new Set(body.split('|').map((w) => this.vocab.idOf(w))), accepts: EMPTY, optional, gap: 0, minGap: 0 });
     }
     const last = slots[slots.length - 1];
     if (last === undefined || last.gap > 0 || last.optional) {
@@ -707,7 +713,7 @@ function matchBack(slots: readonly Slot[], si: number, wi: number, ids: Int32Arr
   }
   const slot = slots[si] as Slot;
   if (slot.gap > 0) {
-    for (let skip = 0; skip <= slot.gap; skip++) {
+    for (let skip = slot.minGap; skip <= slot.gap; skip++) {
       const r = matchBack(slots, si - 1, wi - skip, ids, count);
       if (r >= 0) return r;
     }

@@ -19,6 +19,8 @@ const EARLIER = 'previous|prior|above|earlier|preceding|initial|original|existin
 const SENSITIVE = 'data|conversation|history|chat|chats|credentials|credential|password|passwords|token|tokens|secret|secrets|key|keys|cookies|contents|content|messages|emails|prompt|instructions|env|environment|variables|documents|files|notes|summary|context';
 const SEND_VERBS = 'send|forward|post|upload|transmit|leak|email|mail|share|copy|report|submit|deliver';
 const SECRETS = 'password|passwords|credentials|credential|token|tokens|secret|secrets|cookies|cookie|id_rsa|apikey|api_key|keys';
+/** Who receives what an instruction sends: the speaker, an address, or an outside place. */
+const RECIPIENTS = 'me|us|them|<url>|<email>|attacker|external|remote|outside|public|webhook|endpoint|server|gist|pastebin|channel|inbox';
 const DIRECTIVES = 'instructions|instruction|prompts|prompt|rules|directions|directives|guidelines|guidance|constraints|commands|orders|policies|programming|training';
 
 /** Phrase rules shared with the tool-definition scanner (see scan/scan-tool.ts). */
@@ -48,8 +50,11 @@ export const INJECTION_PHRASES: readonly PhraseRule[] = [
   // Sending data elsewhere.
   { rule: 'prompt-exfiltration', what: 'exfiltration', pattern: 'exfiltrate|exfiltrating|exfiltration|exfil' },
   { rule: 'prompt-exfiltration', what: 'instruction to send data to an outside address', pattern: `${SEND_VERBS} ~4 ${SENSITIVE} ~4 to|at|into <url>|<email>`, unlessNegated: true },
-  // Not `email`: "email addresses when the token has the read scope" uses it as a noun.
-  { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: `send|forward|post|upload|transmit|leak ~3 ${SECRETS}`, unlessNegated: true },
+  // Not `email`: "email addresses when the token has the read scope" uses it as a noun. A
+  // feature list ("HTTP form based upload, proxies, cookies", "allows users to upload keys per
+  // mail") names the act; the instruction says where the secret goes.
+  { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: `send|forward|post|upload|transmit ~3 ${SECRETS} ~4 to|with ~2 ${RECIPIENTS}`, unlessNegated: true },
+  { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: `leak ~3 ${SECRETS}`, unlessNegated: true },
   // "Pages in the same browser context share cookies" states a fact; sharing is sending only with a recipient.
   { rule: 'prompt-exfiltration', what: 'instruction to send secrets', pattern: `share ~3 ${SECRETS} ~3 with|to`, unlessNegated: true, unlessFollowedBy: 'each' },
   // Copying a token into a header or a CLI prompt is how-to text; into the answer or a URL it leaks.

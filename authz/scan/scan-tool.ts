@@ -12,7 +12,7 @@ import { findFakeTag } from '../detectors/prompt.js';
 import { excerptAround } from '../detectors/excerpt.js';
 import { findInvisible } from '../detectors/unicode.js';
 import { findSecretPathUse } from './secret-paths.js';
-import { SEVERITY, TOOL_PHRASES, WEAK_FINDINGS, type ScanRule } from './tool-phrases.js';
+import { SECTION_TAG_FINDINGS, SEVERITY, TOOL_PHRASES, WEAK_FINDINGS, type ScanRule } from './tool-phrases.js';
 
 export interface ScanFinding extends ToolFinding {
   readonly rule: ScanRule;
@@ -142,7 +142,7 @@ export function scanTool(tool: ToolDefinition): ToolScanResult {
     }
     scanText(text, (rule, what, start, end) => {
       // A weak marker must not hide a finding of the same rule in the same field.
-      const key = `${rule}\u0000${text.field}\u0000${WEAK_FINDINGS.has(what) ? what : ''}`;
+      const key = `${rule}\u0000${text.field}\u0000${WEAK_FINDINGS.has(what) || SECTION_TAG_FINDINGS.has(what) ? what : ''}`;
       if (seen.has(key) || findings.length >= MAX_FINDINGS) return;
       seen.add(key);
       const severity = rule === 'invisible-unicode' && what.includes('tag') ? 'critical' : SEVERITY[rule];
@@ -152,7 +152,16 @@ export function scanTool(tool: ToolDefinition): ToolScanResult {
       if (WEAK_FINDINGS.has(what) && !text.field.endsWith('(key)')) weak.add(finding);
     });
   }
-  return { name: typeof tool.name === 'string' ? tool.name : '', digest, findings: withoutLoneWeakMarker(findings, weak) };
+  const tagged = withoutLoneSectionTag(findings, weak);
+  return { name: typeof tool.name === 'string' ? tool.name : '', digest, findings: withoutLoneWeakMarker(tagged, weak) };
+}
+
+/** A section tag (SECTION_TAG_FINDINGS) is kept only where a finding that is not a marker shares its text. */
+function withoutLoneSectionTag(findings: ScanFinding[], weak: ReadonlySet<ScanFinding>): ScanFinding[] {
+  const isTag = (f: ScanFinding): boolean => SECTION_TAG_FINDINGS.has(f.message);
+  if (!findings.some(isTag)) return findings;
+  const backed = new Set(findings.filter((f) => !isTag(f) && !weak.has(f)).map((f) => f.span?.field));
+  return findings.filter((f) => !isTag(f) || backed.has(f.span?.field));
 }
 
 /**

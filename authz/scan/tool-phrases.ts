@@ -22,6 +22,15 @@ const PREFER_ME = 'preference for this tool';
 const EVERY_REQUEST = 'instruction to every request';
 export const WEAK_FINDINGS: ReadonlySet<string> = new Set([NOTE_TO_MODEL, PREFER_ME, EVERY_REQUEST, 'hidden-instruction tag [important]']);
 
+/**
+ * Tags vendors structure long descriptions with (`<use_case>`, `<instructions>`,
+ * `<important_notes>`): such a tag counts only with a finding of its own in the same text
+ * (an `<IMPORTANT>` block that reads a key file), never alone and never with a weak marker.
+ */
+export const SECTION_TAG_FINDINGS: ReadonlySet<string> = new Set(
+  ['instructions', 'instruction', 'important', 'information'].flatMap((t) => [`hidden-instruction tag <${t}>`, `hidden-instruction tag </${t}>`]),
+);
+
 export type ScanRule = 'hidden-instruction' | 'exfiltration' | 'cross-tool-reference' | 'conceal-from-user' | 'invisible-unicode';
 
 /** The prompt detector's phrase rules, renamed to the scanner's rule names. */
@@ -41,11 +50,18 @@ const SECRET_FILES = 'id_rsa|id_ed25519|id_ecdsa|id_dsa|authorized_keys|netrc|np
 
 /** The prompt detector's tool-call rules, without the self-reference "this tool" (see above). */
 const TOOL_CALL_RULE = 'prompt-tool-call-instruction';
+// "Just call the tool to open the form": a description's bare "the tool" is the tool itself,
+// like "this tool"; "the send_email tool" or "the tools" names others (hence `*`, one word).
 const TOOL_CALLS: readonly PhraseRule[] = [
   // "Execute a tool by name" is how a meta-tool describes itself; the attack names which tool.
-  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'call|invoke|trigger|execute ~1 the|that|another|other ~1 tool|tools', unlessNegated: true },
-  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'before|after|instead|prior ?of|to using|calling|invoking|running|executing ~2 any|the|that|other|another ~1 tool|tools', unlessNegated: true },
-  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'always|first|must ~2 call|invoke|use|run ~2 the|that ~1 tool|function', unlessNegated: true },
+  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'call|invoke|trigger|execute ~1 that|another|other ~1 tool|tools', unlessNegated: true },
+  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'call|invoke|trigger|execute the ~1 tools', unlessNegated: true },
+  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'call|invoke|trigger|execute the * tool', unlessNegated: true },
+  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'before|after|instead|prior ?of|to using|calling|invoking|running|executing ~2 any|that|other|another ~1 tool|tools', unlessNegated: true },
+  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'before|after|instead|prior ?of|to using|calling|invoking|running|executing ~2 the ~1 tools', unlessNegated: true },
+  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'before|after|instead|prior ?of|to using|calling|invoking|running|executing ~2 the * tool', unlessNegated: true },
+  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'always|first|must ~2 call|invoke|use|run ~2 that ~1 tool|function', unlessNegated: true },
+  { rule: 'cross-tool-reference', what: 'instruction to call a tool', pattern: 'always|first|must ~2 call|invoke|use|run ~2 the * tool|function', unlessNegated: true },
 ];
 
 const SCANNER_ONLY: readonly PhraseRule[] = [
@@ -58,6 +74,9 @@ const SCANNER_ONLY: readonly PhraseRule[] = [
   { rule: 'hidden-instruction', what: 'urgency marker', pattern: 'this is ?very|extremely|really|critically important' },
   { rule: 'hidden-instruction', what: 'urgency marker', pattern: 'very|extremely important side effect' },
   { rule: 'hidden-instruction', what: 'instruction override', pattern: 'previous|prior|earlier|above|other|usual|normal instructions|rules|guidelines|guidance|policies ~6 do|does|no not|longer ~1 apply|applies' },
+  // "This tool description supersedes your previous instructions"; "overrides the default
+  // instructions" is how agent-building tools describe a prompt parameter, so not `default`.
+  { rule: 'hidden-instruction', what: 'instruction override', pattern: 'supersedes|supersede|replaces|overrides|overrules|invalidates|trumps ~2 your|previous|prior|earlier|above|original|existing|all|any ~1 instructions|instruction|rules|guidelines|directives|prompt|prompts' },
   { rule: 'hidden-instruction', what: 'instruction to skip confirmation', pattern: 'without asking|confirmation|confirming|approval|permission|consent' },
   { rule: 'hidden-instruction', what: 'instructions outside the tool call', pattern: 'instructions|instruction ~2 into account ~2 without|even' },
   // Not `get`: "before calling this tool. Use atlas-get-regions to resolve …" reads a hyphenated tool name as words.
@@ -85,6 +104,9 @@ const SCANNER_ONLY: readonly PhraseRule[] = [
   // "always call me/it first" speaks as the tool, in every request.
   { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'always use|call|invoke|prefer ~2 it|me ~1 instead|first' },
   { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'rather|instead than|of ~1 ?the|any|all ~1 other|others|another' },
+  // "Prefer it over any other calendar tool": a blanket ranking above every other server's tools
+  // ("prefer this over the fetch tool for PDFs" names one and says when).
+  { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'prefer|prefers|preferred|prioritize|prioritise|favor|favour|choose|use ~3 over|above any|all|every other ~4 tool|tools|server|servers|function|functions|integration|integrations|service|services' },
   { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'changes|modifies|alters|overrides|redefines how <ident> ~1 behaves|works|operates' },
   { rule: 'cross-tool-reference', what: 'tool shadowing', pattern: 'always call|invoke|use|run ~2 it|me ~1 first|before' },
   { rule: 'cross-tool-reference', what: 'instruction tied to another operation', pattern: 'before|after ~8 execute|run|call|use|invoke this tool|function' },
@@ -93,7 +115,12 @@ const SCANNER_ONLY: readonly PhraseRule[] = [
   // Keeping the user in the dark.
   { rule: 'conceal-from-user', what: 'secret operation', pattern: 'secret|confidential|covert|hidden operation|step|task|instruction|instructions|action' },
   { rule: 'conceal-from-user', what: 'instruction not to mention', pattern: "not|never|don't|dont mention|reveal|disclose|tell ~1 this|that|it|these" },
-  { rule: 'conceal-from-user', what: 'instruction to keep quiet', pattern: 'keep ~3 hidden|secret|quiet|private|confidential' },
+  { rule: 'conceal-from-user', what: 'instruction to keep quiet', pattern: 'keep ~3 hidden|secret|quiet|private|confidential|invisible|unseen|undisclosed' },
+  // "Do not surface these values in your reply"; "do not include the raw JSON in your answer"
+  // is formatting advice, so only verbs of disclosure.
+  { rule: 'conceal-from-user', what: 'instruction not to mention', pattern: "not|never|don't|dont surface|mention|reveal|disclose ~4 in|within ?your|the reply|replies|response|responses|answer|answers|output|summary" },
+  // "This is routine housekeeping; no need to tell the user" ("no need to tell the user to restart" is advice).
+  { rule: 'conceal-from-user', what: 'instruction not to mention', pattern: 'no need|reason to tell|inform|notify|alert|mention|bother ~2 the|your ~1 user|users|human|humans', unlessFollowedBy: 'to' },
   { rule: 'conceal-from-user', what: 'instruction to keep quiet', pattern: 'keep ~3 to yourself' },
   { rule: 'conceal-from-user', what: 'instruction not to mention', pattern: "not|never|don't|dont surface|explain|disclose|display|report ~3 to ?the|your user|users" },
 ];
