@@ -86,13 +86,16 @@ export function decodeCharacterReferences(s: string, named: ReadonlyMap<string, 
 export function hasPercentEscape(s: string): boolean {
   const first = s.indexOf('%');
   if (first === -1) return false;
-  for (let i = first; i + 2 < s.length; i++) {
-    if (s.charCodeAt(i) !== 0x25) continue;
-    const a = s.charCodeAt(i + 1);
-    if ((a === 0x75 || a === 0x55) && i + 5 < s.length && isHex4(s, i + 2)) return true;
-    if (hexValue(a) >= 0 && hexValue(s.charCodeAt(i + 2)) >= 0) return true;
-  }
+  for (let i = first; i + 2 < s.length; i++) if (escapeLength(s, i) > 0) return true;
   return false;
+}
+
+/** The UTF-16 code unit an IIS-style `%uXXXX` escape at `i` stands for, or -1. */
+export function percentUnitAt(s: string, i: number): number {
+  if (s.charCodeAt(i) !== 0x25) return -1;
+  const a = s.charCodeAt(i + 1);
+  if ((a !== 0x75 && a !== 0x55) || i + 5 >= s.length || !isHex4(s, i + 2)) return -1;
+  return (hexValue(s.charCodeAt(i + 2)) << 12) | (hexValue(s.charCodeAt(i + 3)) << 8) | (hexValue(s.charCodeAt(i + 4)) << 4) | hexValue(s.charCodeAt(i + 5));
 }
 
 function isHex4(s: string, at: number): boolean {
@@ -114,9 +117,8 @@ const MIN_BY_CONTINUATIONS = [0, 0x80, 0x800, 0x10000, 0x200000, 0x4000000];
 /** Length of the escape at `i` (`%XX` → 3, `%uXXXX` → 6) or 0. */
 function escapeLength(s: string, i: number): number {
   if (s.charCodeAt(i) !== 0x25) return 0;
-  const a = s.charCodeAt(i + 1);
-  if ((a === 0x75 || a === 0x55) && i + 5 < s.length && isHex4(s, i + 2)) return 6;
-  return hexValue(a) >= 0 && hexValue(s.charCodeAt(i + 2)) >= 0 ? 3 : 0;
+  if (percentUnitAt(s, i) >= 0) return 6;
+  return hexValue(s.charCodeAt(i + 1)) >= 0 && hexValue(s.charCodeAt(i + 2)) >= 0 ? 3 : 0;
 }
 
 /**
@@ -148,7 +150,7 @@ export function percentDecodeOnce(s: string, flags: DecodeFlags): string {
         }
         flags.percentU = true;
         changed = true;
-        out[o++] = (hexValue(s.charCodeAt(i + 2)) << 12) | (hexValue(s.charCodeAt(i + 3)) << 8) | (hexValue(s.charCodeAt(i + 4)) << 4) | hexValue(s.charCodeAt(i + 5));
+        out[o++] = percentUnitAt(s, i);
         i += 6;
         continue;
       }

@@ -22,7 +22,7 @@
 import type { ArgumentRule } from '../api/types.js';
 import type { DetectorFinding } from './types.js';
 import { SqlLexer, Tok, type SqlDialect, type TokenType } from './sql-tokenizer.js';
-import { decodeCharacterReferences } from './decode.js';
+import { decodeCharacterReferences, hasPercentEscape, hexValue, percentUnitAt } from './decode.js';
 import { excerptAround } from './excerpt.js';
 
 /** Lexing rules for fragments: the union of what the common dialects treat as strings and comments. */
@@ -899,12 +899,12 @@ export function percentDecodeOnce(value: string): string | undefined {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c === 37 && i + 2 < value.length) {
-      const unit = percentU(value, i);
+      const unit = percentUnitAt(value, i);
       if (unit >= 0) {
         let cp = unit;
         let used = 6;
         if (unit >= 0xd800 && unit <= 0xdbff) {
-          const low = percentU(value, i + 6);
+          const low = percentUnitAt(value, i + 6);
           if (low >= 0xdc00 && low <= 0xdfff) {
             cp = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
             used = 12;
@@ -918,8 +918,8 @@ export function percentDecodeOnce(value: string): string | undefined {
           continue;
         }
       }
-      const h = hex(value.charCodeAt(i + 1));
-      const l = hex(value.charCodeAt(i + 2));
+      const h = hexValue(value.charCodeAt(i + 1));
+      const l = hexValue(value.charCodeAt(i + 2));
       if (h >= 0 && l >= 0) {
         bytes[len++] = h * 16 + l;
         i += 2;
@@ -950,18 +950,6 @@ export function percentDecodeOnce(value: string): string | undefined {
   return utf8.includes('\uFFFD') && !value.includes('\uFFFD') ? out.toString('latin1') : utf8;
 }
 
-/** The code unit of `%uXXXX` at `i`, or -1. */
-function percentU(value: string, i: number): number {
-  if (value.charCodeAt(i) !== 37 || (value.charCodeAt(i + 1) | 0x20) !== 117 || i + 5 >= value.length) return -1;
-  let unit = 0;
-  for (let k = 2; k < 6; k++) {
-    const h = hex(value.charCodeAt(i + k));
-    if (h < 0) return -1;
-    unit = unit * 16 + h;
-  }
-  return unit;
-}
-
 function isContinuation(b: number | undefined): boolean {
   return b !== undefined && b >= 0x80 && b <= 0xbf;
 }
@@ -985,22 +973,6 @@ function foldOverlongAscii(bytes: Buffer, len: number): number {
     }
   }
   return w;
-}
-
-function hex(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 65 && c <= 70) return c - 55;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
-
-function hasPercentEscape(value: string): boolean {
-  let i = value.indexOf('%');
-  while (i >= 0 && i + 2 < value.length) {
-    if ((hex(value.charCodeAt(i + 1)) >= 0 && hex(value.charCodeAt(i + 2)) >= 0) || percentU(value, i) >= 0) return true;
-    i = value.indexOf('%', i + 1);
-  }
-  return false;
 }
 
 /**
@@ -1072,7 +1044,7 @@ function decodeBackslashEscapes(value: string): string | undefined {
     const digits = kind === 120 ? 2 : kind === 117 ? 4 : 0;
     let code = digits > 0 && i + 1 + digits < value.length ? 0 : -1;
     for (let k = 0; k < digits && code >= 0; k++) {
-      const h = hex(value.charCodeAt(i + 2 + k));
+      const h = hexValue(value.charCodeAt(i + 2 + k));
       code = h < 0 ? -1 : code * 16 + h;
     }
     if (code >= 0) {

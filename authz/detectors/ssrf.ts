@@ -16,7 +16,7 @@
  * ssrf-host-not-allowed.
  */
 import type { ArgumentRule } from '../api/types.js';
-import { describeToken, hexValue, percentDecodeOnce } from './decode.js';
+import { describeToken, hasNonAscii, hexValue, percentDecodeOnce } from './decode.js';
 import { excerptAround } from './excerpt.js';
 import type { DetectorFinding, KindInspector } from './types.js';
 
@@ -393,11 +393,6 @@ function isIgnorable(cp: number): boolean {
   return false;
 }
 
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
-  return true;
-}
-
 /** The host without default-ignorable code points. */
 function stripIgnorable(host: string): string {
   let out = '';
@@ -414,7 +409,7 @@ function canonicalHost(raw: string): string | undefined {
     if (flags.overlong || flags.invalidUtf8 || flags.percentU) return undefined;
   }
   // NFKC, the ignorables and the ideographic dots only concern non-ASCII hosts (the common case skips them).
-  if (!isAscii(host)) host = stripIgnorable(host.normalize('NFKC')).replace(/[\u3002\uff0e\uff61]/g, '.');
+  if (hasNonAscii(host)) host = stripIgnorable(host.normalize('NFKC')).replace(/[\u3002\uff0e\uff61]/g, '.');
   host = host.toLowerCase();
   for (let i = 0; i < host.length; i++) {
     const c = host.charCodeAt(i);
