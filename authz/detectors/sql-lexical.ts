@@ -115,6 +115,15 @@ function notReadOnly(w: Pending): SqlIssue {
 }
 
 /** Decides a word once the token after it is known. */
+/** A name before `.` (bare or quoted): a denied package, or a system schema or database. */
+function qualifierIssue(value: string, text: string, start: number, end: number): SqlIssue | undefined {
+  if (isDeniedPackage(text)) return issue('sql-denied-function', `denied package ${text}`, start, end);
+  if (isSensitiveSchema(text) || (isSystemDatabase(text) && startsThreePartName(value, end))) {
+    return issue('sql-sensitive-relation', `system database ${text}`, start, end);
+  }
+  return undefined;
+}
+
 function resolveWord(value: string, w: Pending, nextType: TokenType, policy: FunctionPolicy, readOnly: boolean): SqlIssue | undefined {
   if (nextType === Tok.LParen && !w.afterAs && !(w.afterTablesample && SAMPLING_METHODS.has(w.text))) {
     // allowFunctions only adds to what is allowed (policy.denies knows it); it never turns
@@ -123,10 +132,8 @@ function resolveWord(value: string, w: Pending, nextType: TokenType, policy: Fun
     if (WRITE_WORDS_AS_FUNCTIONS.has(w.text)) return undefined;
   }
   if (nextType === Tok.Dot) {
-    if (isDeniedPackage(w.text)) return issue('sql-denied-function', `denied package ${w.text}`, w.start, w.end);
-    if (isSensitiveSchema(w.text) || (isSystemDatabase(w.text) && startsThreePartName(value, w.end))) {
-      return issue('sql-sensitive-relation', `system database ${w.text}`, w.start, w.end);
-    }
+    const found = qualifierIssue(value, w.text, w.start, w.end);
+    if (found !== undefined) return found;
   } else if (isSensitiveRelation(w.text)) {
     return issue('sql-sensitive-relation', `system catalog ${w.text}`, w.start, w.end);
   }
@@ -196,11 +203,8 @@ function checkDialect(value: string, dialect: SqlDialect, policy: FunctionPolicy
       }
       // …and a quoted qualifier (`[master].[sys].[x]`, `"mysql".user`) is that database or package.
       if (t === Tok.Dot) {
-        const q = quotedName;
-        if (isDeniedPackage(q.text)) return issue('sql-denied-function', `denied package ${q.text}`, q.start, q.end);
-        if (isSensitiveSchema(q.text) || (isSystemDatabase(q.text) && startsThreePartName(value, q.end))) {
-          return issue('sql-sensitive-relation', `system database ${q.text}`, q.start, q.end);
-        }
+        const found = qualifierIssue(value, quotedName.text, quotedName.start, quotedName.end);
+        if (found !== undefined) return found;
       }
       quotedName = undefined;
     }
